@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+// Every key Gatehouse reads. The environment name is given per key; a YAML file named by
+// GATEHOUSE_CONFIG may set the same keys by their camelCase name. The environment wins.
+export const configSchema = z
+  .object({
+    env: z.enum(['development', 'production', 'test']).describe('NODE_ENV: production refuses dev defaults'),
+    port: z.coerce.number().int().min(0).max(65535).describe('PORT: control plane listener'),
+    gatewayPort: z.coerce.number().int().min(0).max(65535).describe('GATEWAY_PORT: gateway listener'),
+    host: z.string().min(1).describe('HOST: address to listen on'),
+    publicUrl: z.url({ protocol: /^https?$/ }).describe('PUBLIC_URL: the URL people and IdPs reach Gatehouse at'),
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()
+      .describe('DATABASE_URL: PostgreSQL; unset runs embedded PostgreSQL in dataDir'),
+    dataDir: z.string().min(1).describe('GATEHOUSE_DATA_DIR: embedded database and dev key; "memory://" keeps nothing'),
+    secretKey: z.string().regex(/^[A-Za-z0-9+/_-]{43,}={0,2}$/, 'must be at least 32 random bytes, base64')
+      .optional().describe('GATEHOUSE_SECRET_KEY: encrypts and keys secrets at rest'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('LOG_LEVEL'),
+    bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/).describe('GATEHOUSE_BODY_LIMIT: largest JSON body accepted'),
+    smtpUrl: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional()
+      .describe('SMTP_URL: outbound mail; unset logs mail instead'),
+    mailFrom: z.string().min(3).describe('MAIL_FROM: sender of invitations and notices'),
+    invitationTtlHours: z.coerce.number().int().min(1).max(24 * 90).describe('GATEHOUSE_INVITATION_TTL_HOURS'),
+    personalOrgs: z.stringbool().or(z.boolean()).describe('GATEHOUSE_PERSONAL_ORGS: self sign-ups get a personal org'),
+  })
+  .strict();
+
+export type Config = Readonly<z.infer<typeof configSchema> & { secretKey: string }>;
+
+/** Environment variable → config key. */
+export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
+  NODE_ENV: 'env',
+  PORT: 'port',
+  GATEWAY_PORT: 'gatewayPort',
+  HOST: 'host',
+  PUBLIC_URL: 'publicUrl',
+  DATABASE_URL: 'databaseUrl',
+  GATEHOUSE_DATA_DIR: 'dataDir',
+  GATEHOUSE_SECRET_KEY: 'secretKey',
+  LOG_LEVEL: 'logLevel',
+  GATEHOUSE_BODY_LIMIT: 'bodyLimit',
+  SMTP_URL: 'smtpUrl',
+  MAIL_FROM: 'mailFrom',
+  GATEHOUSE_INVITATION_TTL_HOURS: 'invitationTtlHours',
+  GATEHOUSE_PERSONAL_ORGS: 'personalOrgs',
+};
+
+export const defaults = {
+  env: 'development',
+  port: 8080,
+  gatewayPort: 8081,
+  host: '127.0.0.1',
+  dataDir: './.gatehouse',
+  logLevel: 'info',
+  bodyLimit: '100kb',
+  mailFrom: 'Gatehouse <no-reply@localhost>',
+  invitationTtlHours: 24 * 7,
+  personalOrgs: false,
+} as const;

@@ -1,0 +1,82 @@
+import type { Server } from 'node:http';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.schema.ts';
+import { openDatabase } from './db/orm.ts';
+import type { Database } from './db/database.ts';
+import { mountRoutes } from './http/api.ts';
+import type { ApiServices } from './http/api-services.ts';
+import { authenticate } from './http/authenticate.ts';
+import { openApiDocument } from './http/openapi.ts';
+import { problemDetails } from './http/problem.ts';
+import { requestContext } from './http/request-context.ts';
+import { apiRoutes } from './http/routes.ts';
+import { ApiKeyTokens } from './modules/api-keys/api-key-token.ts';
+import { Mailer } from './modules/mail/mailer.ts';
+import { PlatformRepository } from './modules/platform/platform.repository.ts';
+
+export interface App {
+  services: ApiServices;
+  koa: Koa;
+  listen(port?: number): Promise<Server>;
+  close(): Promise<void>;
+}
+
+/** The one composition root: every long-lived object is made here and passed down. */
+export async function createApp(config: Config, logger: Logger, db?: Database): Promise<App> {
+  const database = db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger }));
+  const services: ApiServices = {
+    config,
+    db: database,
+    apiKeyTokens: new ApiKeyTokens(config.secretKey),
+    platform: new PlatformRepository(database),
+    mailer: new Mailer(),
+  };
+
+  const koa = new Koa({ proxy: false });
+  koa.silent = true;
+  koa.use(requestContext(logger));
+
+  const health = new Router();
+  health.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
+  health.get('/readyz', async (ctx) => {
+    try {
+      await database.ping();
+      ctx.body = { status: 'ready' };
+    } catch (err) {
+      ctx.state.log.warn({ err }, 'database not reachable');
+      ctx.status = 503;
+      ctx.body = { status: 'database unreachable' };
+    }
+  });
+  koa.use(health.routes());
+
+  const routes = apiRoutes(services);
+  const api = new Router({ prefix: '/api/v1' });
+  api.get('/openapi.json', (ctx) => { ctx.body = openApiDocument(routes, `${config.publicUrl}/api/v1`); });
+  mountRoutes(api, routes, { db: database, authenticate: authenticate(services) });
+  // Problems for everything under /api, unknown paths included (not Koa's plain 404).
+  const problems = problemDetails();
+  koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? problems(ctx, next) : next()));
+  koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.bodyLimit, encoding: 'utf-8' }));
+  koa.use(api.routes()).use(api.allowedMethods({ throw: true }));
+
+  const servers: Server[] = [];
+  return {
+    services,
+    koa,
+    listen(port = config.port) {
+      return new Promise((resolve, reject) => {
+        const server = koa.listen(port, config.host, () => resolve(server)).on('error', reject);
+        server.requestTimeout = 30_000;
+        servers.push(server);
+      });
+    },
+    async close() {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })));
+      if (!db) await database.close();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/sql';
+
+export const APP_ROLE = 'gatehouse_app';
+export const PLATFORM_ROLE = 'gatehouse_platform';
+
+/**
+ * The only ways to reach the database. Each opens one transaction with its scope applied both
+ * in the ORM (filter parameters) and in PostgreSQL (role and transaction-local app.org_id), so
+ * the two locks agree. Nothing here holds "the current org": the org travels as an argument.
+ */
+export class Database {
+  readonly orm: MikroORM;
+  readonly close: () => Promise<void>;
+
+  constructor(orm: MikroORM, close: () => Promise<void>) {
+    this.orm = orm;
+    this.close = close;
+  }
+
+  /** One transaction in which only `orgId`'s rows exist. */
+  inOrg<T>(orgId: string, fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    const em = this.orm.em.fork({ clear: true });
+    em.setFilterParams('org', { orgId });
+    em.setFilterParams('orgSelf', { orgId });
+    em.setSessionContext({ role: APP_ROLE, variables: { 'app.org_id': orgId } });
+    return em.transactional((tx) => fn(tx));
+  }
+
+  /**
+   * One transaction with no org at all: global rows (users) only. Org tables show no rows and
+   * the ORM refuses org entities, since the org filter has no parameter.
+   */
+  withoutOrg<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    const em = this.orm.em.fork({ clear: true });
+    em.setSessionContext({ role: APP_ROLE });
+    return em.transactional((tx) => fn(tx));
+  }
+
+  /**
+   * One transaction for the named cross-org look-ups of the platform repository only. The
+   * platform role may read a few tables across orgs and nothing more (see the migration).
+   */
+  asPlatform<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    const em = this.orm.em.fork({ clear: true });
+    em.setSessionContext({ role: PLATFORM_ROLE });
+    return em.transactional((tx) => fn(tx));
+  }
+
+  /** Liveness of the database for /readyz. */
+  async ping(): Promise<void> {
+    await this.orm.em.fork().getConnection().execute('SELECT 1');
+  }
+}

@@ -1,0 +1,14 @@
+import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
+import { AuditChainHead, AuditEvent } from '../modules/audit/audit-event.entity.ts';
+import { Invitation } from '../modules/invitations/invitation.entity.ts';
+import { OutboxMessage } from '../modules/mail/outbox-message.entity.ts';
+import { Membership } from '../modules/members/membership.entity.ts';
+import { Organization } from '../modules/orgs/organization.entity.ts';
+import { Role } from '../modules/roles/role.entity.ts';
+import { Team, TeamMember } from '../modules/teams/team.entity.ts';
+import { User } from '../modules/users/user.entity.ts';
+
+/** Entities that carry org_id: the org filter (tenancy lock 3) applies to each. */
+export const orgEntities = [Membership, Role, Invitation, Team, TeamMember, ApiKey, AuditEvent, AuditChainHead];
+
+export const entities = [User, Organization, OutboxMessage, ...orgEntities];

@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { MikroORM, Options } from '@mikro-orm/sql';
+import { Migrator } from '@mikro-orm/migrations';
+import { PgliteDriver, MikroORM as PgliteORM } from '@mikro-orm/pglite';
+import { MikroORM as PostgresORM } from '@mikro-orm/postgresql';
+import { CompiledQuery, type DatabaseConnection } from 'kysely';
+import type { Logger } from 'pino';
+import { migrationsList } from '../../migrations/index.ts';
+import { entities, orgEntities } from './entities.ts';
+import { APP_ROLE, Database } from './database.ts';
+import { Organization } from '../modules/orgs/organization.entity.ts';
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  /** Embedded PostgreSQL directory, or "memory://" for a throwaway one. */
+  dataDir: string;
+  logger: Logger;
+  poolSize?: number;
+}
+
+function baseOptions(logger: Logger) {
+  return {
+    entities,
+    extensions: [Migrator],
+    migrations: { migrationsList, transactional: true, allOrNothing: true },
+    // Tenancy lock 3: every org entity is filtered by org; the parameter is required, so a query
+    // made without an org scope throws instead of reading every org.
+    filters: {
+      org: { name: 'org', cond: (args) => ({ orgId: args.orgId }), default: true, args: true, entity: orgEntities },
+      orgSelf: { name: 'orgSelf', cond: (args) => ({ id: args.orgId }), default: true, args: true, entity: [Organization] },
+    },
+    allowGlobalContext: false,
+    debug: false,
+    logger: (message: string) => logger.debug({ orm: message }, 'database'),
+  } satisfies Partial<Options>;
+}
+
+/**
+ * Opens the database: real PostgreSQL when a URL is given, else embedded PGlite. Migrations run
+ * first as the connecting role; the returned ORM's connections then default to gatehouse_app, so
+ * a query that escapes the request scope still meets row-level security (it fails closed).
+ */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const admin = await PostgresORM.init({ ...baseOptions(opts.logger), clientUrl: opts.databaseUrl, pool: { min: 0, max: 1 } });
+    try {
+      await admin.migrator.up();
+    } finally {
+      await admin.close(true);
+    }
+    const orm = await PostgresORM.init({
+      ...baseOptions(opts.logger),
+      clientUrl: opts.databaseUrl,
+      pool: { min: 1, max: opts.poolSize ?? 10 },
+      onCreateConnection: async (conn) => {
+        await (conn as DatabaseConnection).executeQuery(CompiledQuery.raw(`SET ROLE ${APP_ROLE}`));
+      },
+    });
+    return new Database(orm as unknown as MikroORM, () => orm.close(true));
+  }
+  const dataDir = opts.dataDir.startsWith('memory:') ? 'memory://' : join(opts.dataDir, 'pgdata');
+  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const orm = await PgliteORM.init({ ...baseOptions(opts.logger), driver: PgliteDriver, driverOptions: { pglite } });
+  await orm.migrator.up();
+  // PGlite has one session and it is a superuser: drop to the app role for everything after.
+  await pglite.query(`SET ROLE ${APP_ROLE}`);
+  return new Database(orm as unknown as MikroORM, async () => {
+    await orm.close(true);
+    await pglite.close();
+  });
+}
+
+/** Applies pending migrations and closes (the `gatehouse migrate` command). */
+export async function migrate(opts: DatabaseOptions): Promise<void> {
+  const db = await openDatabase(opts);
+  await db.close();
+}

@@ -1,0 +1,14 @@
+import type { Config } from '../../config/config.schema.ts';
+import type { Database } from '../db/database.ts';
+import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
+import type { Mailer } from '../modules/mail/mailer.ts';
+import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+
+/** What route modules are given; built once in app.ts. */
+export interface ApiServices {
+  config: Config;
+  db: Database;
+  apiKeyTokens: ApiKeyTokens;
+  platform: PlatformRepository;
+  mailer: Mailer;
+}

@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import pino, { type Logger } from 'pino';
+import { ConfigError, loadConfig } from '../config/config.loader.ts';
+import type { Config } from '../config/config.schema.ts';
+import { createApp } from './app.ts';
+import { bootstrap } from './cli/bootstrap.ts';
+import { verifyAuditCommand } from './cli/audit-verify.ts';
+import { migrate } from './db/orm.ts';
+
+const usage = `usage: gatehouse <command>
+  serve                      run the control plane (PORT)
+  migrate                    apply database migrations
+  bootstrap --org-name N --owner-email E --owner-password P [--json]
+                             create the first org, its owner and an owner API key
+  audit verify --org ORG_ID  check an org's audit hash chain`;
+
+async function serve(config: Config, logger: Logger): Promise<void> {
+  const app = await createApp(config, logger);
+  await app.listen();
+  logger.info({ url: config.publicUrl, api: `${config.publicUrl}/api/v1`, health: `${config.publicUrl}/healthz` }, 'Gatehouse is serving');
+  if (!config.databaseUrl) {
+    logger.info(`embedded database in ${config.dataDir}; create the first org with: npx gatehouse bootstrap --org-name Acme --owner-email you@example.com --owner-password '<12+ chars>' --json`);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    await app.close();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  // CLI commands print their result on stdout; logs go to stderr so --json stays parseable.
+  const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.password', '*.secret', '*.token'] },
+    pino.destination(command === 'serve' ? 1 : 2));
+  const db = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger };
+  switch (command) {
+    case 'serve':
+      await serve(config, logger);
+      return -1;
+    case 'migrate':
+      await migrate(db);
+      logger.info('migrations applied');
+      return 0;
+    case 'bootstrap': {
+      const { values } = parseArgs({ args: rest, options: { 'org-name': { type: 'string' }, 'owner-email': { type: 'string' }, 'owner-password': { type: 'string' }, json: { type: 'boolean' } } });
+      return bootstrap(config, logger, { orgName: values['org-name'], ownerEmail: values['owner-email'], ownerPassword: values['owner-password'], json: values.json ?? false });
+    }
+    case 'audit': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { org: { type: 'string' }, json: { type: 'boolean' } } });
+      if (positionals[0] !== 'verify' || !values.org) break;
+      return verifyAuditCommand(config, logger, values.org, values.json ?? false);
+    }
+  }
+  console.error(usage);
+  return 2;
+}

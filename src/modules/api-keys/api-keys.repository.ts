@@ -1,0 +1,36 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import { ApiKey } from './api-key.entity.ts';
+
+export class ApiKeysRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  listPage(limit: number, after: string | undefined, createdBy?: string): Promise<ApiKey[]> {
+    return this.#em.find(
+      ApiKey,
+      { ...(after ? { id: { $gt: after } } : {}), ...(createdBy ? { createdBy } : {}) },
+      { orderBy: { id: 'asc' }, limit: limit + 1 },
+    );
+  }
+
+  find(id: string): Promise<ApiKey | null> {
+    return this.#em.findOne(ApiKey, { id });
+  }
+
+  activeOf(userId: string): Promise<ApiKey[]> {
+    return this.#em.find(ApiKey, { createdBy: userId, revokedAt: null });
+  }
+
+  async create(input: { id: string; orgId: string; name: string; role: string; secretHash: string; createdBy: string; expiresAt: Date | null }): Promise<ApiKey> {
+    const key = this.#em.create(ApiKey, input);
+    await this.#em.flush();
+    return key;
+  }
+
+  async save(): Promise<void> {
+    await this.#em.flush();
+  }
+}

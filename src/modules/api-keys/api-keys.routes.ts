@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { ApiServices } from '../../http/api-services.ts';
+import { pageQuery, pageSchema } from '../../http/pagination.ts';
+import { defineRoute, type RouteSpec } from '../../http/route.ts';
+import { name, orgParams, roleKey, timestamp } from '../../http/schemas.ts';
+import { ApiKeysService } from './api-keys.service.ts';
+
+export const apiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.string(),
+  createdBy: z.uuid(),
+  createdAt: timestamp,
+  expiresAt: timestamp.nullable(),
+  lastUsedAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+
+export function apiKeyRoutes({ apiKeyTokens }: ApiServices): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'post', path: '/orgs/:orgId/api-keys', zone: 'org', tag: 'api-keys', summary: 'Create an API key (its secret is shown once)',
+      params: orgParams,
+      body: z.strictObject({ name, role: roleKey, expiresAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional() }),
+      responses: { 201: { description: 'Created; `key` is never shown again', schema: apiKeySchema.extend({ key: z.string() }) } },
+      handler: async ({ body, ctx }) => ({ status: 201, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).create(body) }),
+    }),
+    defineRoute({
+      method: 'get', path: '/orgs/:orgId/api-keys', zone: 'org', tag: 'api-keys', summary: 'List API keys (all for managers, one\'s own otherwise)',
+      params: orgParams,
+      query: pageQuery,
+      responses: { 200: { description: 'A page of keys', schema: pageSchema(apiKeySchema) } },
+      handler: async ({ query, ctx }) => ({ status: 200, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).list(query) }),
+    }),
+    defineRoute({
+      method: 'delete', path: '/orgs/:orgId/api-keys/:id', zone: 'org', tag: 'api-keys', summary: 'Revoke an API key',
+      params: orgParams.extend({ id: z.string().regex(/^[0-9a-f]{16}$/, 'an API key id') }),
+      responses: { 200: { description: 'Revoked', schema: apiKeySchema } },
+      handler: async ({ params, ctx }) => ({ status: 200, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).revoke(params.id) }),
+    }),
+  ];
+}

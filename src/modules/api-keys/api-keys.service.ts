@@ -1,0 +1,113 @@
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
+import { recordAudit } from '../audit/audit.recorder.ts';
+import { MembersRepository } from '../members/members.repository.ts';
+import { resolveRole, withinCaller } from '../roles/role-catalog.ts';
+import type { OrgScope } from '../scope.ts';
+import type { ApiKey } from './api-key.entity.ts';
+import type { ApiKeyTokens } from './api-key-token.ts';
+import { ApiKeysRepository } from './api-keys.repository.ts';
+
+export function apiKeyView(key: ApiKey) {
+  return {
+    id: key.id,
+    name: key.name,
+    role: key.role,
+    createdBy: key.createdBy,
+    createdAt: key.createdAt,
+    expiresAt: key.expiresAt ?? null,
+    lastUsedAt: key.lastUsedAt ?? null,
+    revokedAt: key.revokedAt ?? null,
+  };
+}
+export type ApiKeyView = ReturnType<typeof apiKeyView>;
+
+/** Revokes every active key a user made in the scoped org (when they leave it). */
+export async function revokeKeysOf(scope: OrgScope, userId: string): Promise<void> {
+  const repo = new ApiKeysRepository(scope.em);
+  for (const key of await repo.activeOf(userId)) {
+    key.revokedAt = new Date();
+    await repo.save();
+    await recordAudit(scope, { type: 'api_key.revoked', target: { type: 'api_key', id: key.id }, after: { ...apiKeyView(key), reason: 'member_removed' } });
+  }
+}
+
+export interface NewApiKey {
+  name: string;
+  role: string;
+  expiresAt?: Date;
+}
+
+export class ApiKeysService {
+  readonly #scope: OrgScope;
+  readonly #keys: ApiKeysRepository;
+  readonly #tokens: ApiKeyTokens;
+
+  constructor(scope: OrgScope, tokens: ApiKeyTokens) {
+    this.#scope = scope;
+    this.#keys = new ApiKeysRepository(scope.em);
+    this.#tokens = tokens;
+  }
+
+  /** Creates a key for the acting user; the secret is in the result once and never again. */
+  async create(input: NewApiKey, creatorUserId = this.#scope.userId): Promise<ApiKeyView & { key: string }> {
+    if (!this.#scope.can('api_keys:manage')) this.#scope.authorize('api_keys:create');
+    if (!creatorUserId) throw new ForbiddenError();
+    const role = await resolveRole(this.#scope, input.role);
+    if (!role) throw new ValidationError([{ field: 'body.role', message: `unknown role "${input.role}"` }]);
+    if (!withinCaller(this.#scope, role.permissions)) {
+      throw new ForbiddenError('role.above_caller', 'A key cannot have permissions its creator does not hold.');
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw new ValidationError([{ field: 'body.expiresAt', message: 'must be in the future' }]);
+    }
+    const issued = this.#tokens.issue();
+    const key = await this.#keys.create({
+      id: issued.id,
+      orgId: this.#scope.orgId,
+      name: input.name,
+      role: role.key,
+      secretHash: issued.secretHash,
+      createdBy: creatorUserId,
+      expiresAt: input.expiresAt ?? null,
+    });
+    await recordAudit(this.#scope, { type: 'api_key.created', target: { type: 'api_key', id: key.id }, after: apiKeyView(key) });
+    return { ...apiKeyView(key), key: issued.token };
+  }
+
+  /** Managers see every key; others see their own. */
+  async list(query: PageQuery): Promise<Page<ApiKeyView>> {
+    const own = !this.#scope.can('api_keys:manage');
+    if (own) this.#scope.authorize('api_keys:create');
+    const rows = await this.#keys.listPage(query.limit, query.cursor, own ? (this.#scope.userId ?? undefined) : undefined);
+    return toPage(rows, query.limit, (k) => k.id, apiKeyView);
+  }
+
+  async revoke(id: string): Promise<ApiKeyView> {
+    const key = await this.#keys.find(id);
+    const mine = key?.createdBy === this.#scope.userId;
+    if (!key || (!mine && !this.#scope.can('api_keys:manage'))) {
+      throw new NotFoundError('api_key.not_found', 'No such API key.');
+    }
+    if (mine) {
+      if (!this.#scope.can('api_keys:manage')) this.#scope.authorize('api_keys:create');
+    } else {
+      await this.#guardCreator(key.createdBy);
+    }
+    if (!key.revokedAt) {
+      key.revokedAt = new Date();
+      await this.#keys.save();
+      await recordAudit(this.#scope, { type: 'api_key.revoked', target: { type: 'api_key', id: key.id }, after: apiKeyView(key) });
+    }
+    return apiKeyView(key);
+  }
+
+  /** Admins never touch the owner, so neither do they revoke the owner's keys. */
+  async #guardCreator(userId: string): Promise<void> {
+    const creator = await new MembersRepository(this.#scope.em).findByUser(userId);
+    const role = creator ? await resolveRole(this.#scope, creator.role) : null;
+    if (role && !withinCaller(this.#scope, role.permissions)) {
+      throw new ForbiddenError('member.above_caller', 'That key belongs to a member whose role holds permissions you do not.');
+    }
+  }
+}

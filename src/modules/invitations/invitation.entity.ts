@@ -1,0 +1,21 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+export const Invitation = defineEntity({
+  name: 'Invitation',
+  tableName: 'invitations',
+  properties: {
+    id: p.uuid().primary(),
+    orgId: p.uuid(),
+    email: p.text(),
+    role: p.text(),
+    tokenHash: p.text().hidden(),
+    status: p.enum(['pending', 'accepted', 'expired', 'cancelled'] as const),
+    invitedBy: p.uuid().nullable(),
+    acceptedBy: p.uuid().nullable(),
+    expiresAt: p.datetime(),
+    acceptedAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type Invitation = InferEntity<typeof Invitation>;

@@ -1,0 +1,71 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import { v7 as uuidv7 } from 'uuid';
+import { Membership, type MembershipSource } from './membership.entity.ts';
+
+export interface MemberRow {
+  id: string;
+  user_id: string;
+  email: string;
+  name: string | null;
+  role: string;
+  source: MembershipSource;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export class MembersRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  /** One page of members with their user, in membership order (ids are time-ordered v7). */
+  listPage(orgId: string, limit: number, after: string | undefined, filter: { role?: string } = {}): Promise<MemberRow[]> {
+    const where = ['m.org_id = ?'];
+    const params: unknown[] = [orgId];
+    if (after) {
+      where.push('m.id > ?');
+      params.push(after);
+    }
+    if (filter.role) {
+      where.push('m.role = ?');
+      params.push(filter.role);
+    }
+    params.push(limit + 1);
+    return this.#em.execute<MemberRow[]>(
+      `SELECT m.id, m.user_id, u.email, u.name, m.role, m.source, m.created_at, m.updated_at
+         FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE ${where.join(' AND ')}
+        ORDER BY m.id LIMIT ?`,
+      params,
+    );
+  }
+
+  findByUser(userId: string): Promise<Membership | null> {
+    return this.#em.findOne(Membership, { userId });
+  }
+
+  findOwner(): Promise<Membership | null> {
+    return this.#em.findOne(Membership, { role: 'owner' });
+  }
+
+  countWithRole(role: string): Promise<number> {
+    return this.#em.count(Membership, { role });
+  }
+
+  async create(input: { orgId: string; userId: string; role: string; source: MembershipSource }): Promise<Membership> {
+    const membership = this.#em.create(Membership, { id: uuidv7(), ...input });
+    await this.#em.flush();
+    return membership;
+  }
+
+  async save(): Promise<void> {
+    await this.#em.flush();
+  }
+
+  async delete(membership: Membership): Promise<void> {
+    this.#em.remove(membership);
+    await this.#em.flush();
+  }
+}

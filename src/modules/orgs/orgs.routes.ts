@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import type { ApiServices } from '../../http/api-services.ts';
+import { defineRoute, type RouteSpec } from '../../http/route.ts';
+import { name, noContent, orgParams, slug, timestamp } from '../../http/schemas.ts';
+import { MembersService } from '../members/members.service.ts';
+import type { Principal } from '../scope.ts';
+import { requestMeta, runInOrg } from '../../http/org-context.ts';
+import { createOrganization, OrgsService } from './orgs.service.ts';
+
+export const orgSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  slug: z.string(),
+  kind: z.enum(['team', 'personal']),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export function orgRoutes({ db }: ApiServices): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get', path: '/orgs', zone: 'principal', tag: 'orgs', summary: 'Organizations this credential can act in',
+      responses: { 200: { description: 'The organizations', schema: z.object({ data: z.array(orgSchema), nextCursor: z.null() }) } },
+      handler: async ({ ctx }) => {
+        const principal = ctx.state.principal as Principal;
+        const org = await runInOrg(db, principal.orgId, ctx, (scope) => new OrgsService(scope).get());
+        return { status: 200, body: { data: [org], nextCursor: null } };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/orgs', zone: 'principal', tag: 'orgs', summary: 'Create an organization owned by the calling user',
+      body: z.strictObject({ name, slug: slug.optional() }),
+      responses: { 201: { description: 'Created', schema: orgSchema } },
+      handler: async ({ body, ctx }) => {
+        const principal = ctx.state.principal as Principal;
+        const org = await createOrganization(db, {
+          ...body, owner: { userId: principal.userId, source: 'created' }, principal, meta: requestMeta(ctx),
+        });
+        return { status: 201, body: org };
+      },
+    }),
+    defineRoute({
+      method: 'get', path: '/orgs/:orgId', zone: 'org', tag: 'orgs', summary: 'Get an organization',
+      params: orgParams,
+      responses: { 200: { description: 'The organization', schema: orgSchema } },
+      handler: async ({ ctx }) => ({ status: 200, body: await new OrgsService(ctx.state.scope).get() }),
+    }),
+    defineRoute({
+      method: 'patch', path: '/orgs/:orgId', zone: 'org', tag: 'orgs', summary: 'Rename an organization or change its slug',
+      params: orgParams,
+      body: z.strictObject({ name: name.optional(), slug: slug.optional() }).refine((b) => Object.keys(b).length > 0, 'nothing to change'),
+      responses: { 200: { description: 'Updated', schema: orgSchema } },
+      handler: async ({ body, ctx }) => ({ status: 200, body: await new OrgsService(ctx.state.scope).update(body) }),
+    }),
+    defineRoute({
+      method: 'delete', path: '/orgs/:orgId', zone: 'org', tag: 'orgs', summary: 'Delete an organization and all it owns (owner only)',
+      params: orgParams,
+      responses: noContent,
+      handler: async ({ ctx }) => {
+        const org = await new OrgsService(ctx.state.scope).delete();
+        ctx.state.log.info({ orgId: org.id, slug: org.slug }, 'organization deleted');
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/orgs/:orgId/transfer-ownership', zone: 'org', tag: 'orgs', summary: 'Hand ownership to another member (owner only)',
+      params: orgParams,
+      body: z.strictObject({ userId: z.uuid() }),
+      responses: noContent,
+      handler: async ({ body, ctx }) => {
+        await new MembersService(ctx.state.scope).transferOwnership(body.userId);
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { v7 as uuidv7 } from 'uuid';
+import type { Database } from '../../db/database.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { recordAudit } from '../audit/audit.recorder.ts';
+import { MembersRepository } from '../members/members.repository.ts';
+import type { MembershipSource } from '../members/membership.entity.ts';
+import { OrgScope, type Principal, type RequestMeta } from '../scope.ts';
+import type { Organization } from './organization.entity.ts';
+import { OrgsRepository } from './orgs.repository.ts';
+
+export function orgView(org: Organization) {
+  return { id: org.id, name: org.name, slug: org.slug, kind: org.kind, createdAt: org.createdAt, updatedAt: org.updatedAt };
+}
+export type OrgView = ReturnType<typeof orgView>;
+
+export function slugify(name: string): string {
+  const slug = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return slug.length >= 2 ? slug : 'org';
+}
+
+export interface NewOrg {
+  name: string;
+  slug?: string;
+  kind?: 'team' | 'personal';
+  owner: { userId: string; source: MembershipSource };
+  principal: Principal | null;
+  meta: RequestMeta;
+}
+
+/**
+ * Creates an org with its owner in a transaction scoped to the new org. A slug the caller chose
+ * that is taken is a conflict; a derived one gets a random suffix and is tried again.
+ */
+export async function createOrganization(db: Database, input: NewOrg): Promise<OrgView> {
+  for (let attempt = 0; ; attempt++) {
+    const id = uuidv7();
+    const slug = input.slug ?? (attempt === 0 ? slugify(input.name) : `${slugify(input.name)}-${randomBytes(3).toString('hex')}`);
+    try {
+      return await db.inOrg(id, async (em) => {
+        const scope = new OrgScope(id, em, input.principal, input.meta);
+        const org = await new OrgsRepository(em).create({ id, name: input.name, slug, kind: input.kind ?? 'team' });
+        await recordAudit(scope, { type: 'org.created', target: { type: 'org', id }, after: orgView(org) });
+        const membership = await new MembersRepository(em).create({ orgId: id, userId: input.owner.userId, role: 'owner', source: input.owner.source });
+        await recordAudit(scope, { type: 'member.joined', target: { type: 'user', id: input.owner.userId }, after: { role: membership.role, source: membership.source } });
+        return orgView(org);
+      });
+    } catch (err) {
+      if (!(err instanceof UniqueConstraintViolationException) || !/slug/.test(String(err.message))) throw err;
+      if (input.slug || attempt >= 3) throw new ConflictError('org.slug_taken', `The slug "${slug}" is taken.`);
+    }
+  }
+}
+
+export class OrgsService {
+  readonly #scope: OrgScope;
+  readonly #orgs: OrgsRepository;
+
+  constructor(scope: OrgScope) {
+    this.#scope = scope;
+    this.#orgs = new OrgsRepository(scope.em);
+  }
+
+  async get(): Promise<OrgView> {
+    this.#scope.authorize('org:read');
+    return orgView(await this.#load());
+  }
+
+  async update(patch: { name?: string; slug?: string }): Promise<OrgView> {
+    this.#scope.authorize('org:update');
+    const org = await this.#load();
+    const before = orgView(org);
+    if (patch.name !== undefined) org.name = patch.name;
+    if (patch.slug !== undefined) org.slug = patch.slug;
+    try {
+      await this.#orgs.save();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) throw new ConflictError('org.slug_taken', `The slug "${patch.slug}" is taken.`);
+      throw err;
+    }
+    await recordAudit(this.#scope, { type: 'org.updated', target: { type: 'org', id: org.id }, before, after: orgView(org) });
+    return orgView(org);
+  }
+
+  /** Deletes the org and, by cascade, everything it owns (its audit trail included). */
+  async delete(): Promise<OrgView> {
+    this.#scope.authorize('org:delete');
+    const org = await this.#load();
+    const view = orgView(org);
+    await this.#orgs.delete(org);
+    return view;
+  }
+
+  async #load(): Promise<Organization> {
+    const org = await this.#orgs.find(this.#scope.orgId);
+    if (!org) throw new NotFoundError('org.not_found', 'Organization not found.');
+    return org;
+  }
+}

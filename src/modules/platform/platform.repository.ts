@@ -1,0 +1,72 @@
+import type { Database } from '../../db/database.ts';
+
+// The named set of cross-org look-ups (DESIGN.md, tenancy). Each runs as gatehouse_platform,
+// which row-level security lets read only the tables listed in the migration's platform_*
+// policies. Anything that changes org data goes back through Database.inOrg.
+
+export interface ApiKeyCredentialRow {
+  id: string;
+  org_id: string;
+  secret_hash: string;
+  key_role: string;
+  created_by: string;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  member_role: string | null;
+  key_role_permissions: string[] | null;
+  member_role_permissions: string[] | null;
+}
+
+export interface InvitationTokenRow {
+  id: string;
+  org_id: string;
+}
+
+export class PlatformRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** An API key by its public id, with its creator's current membership in the key's org. */
+  findApiKeyCredential(keyId: string): Promise<ApiKeyCredentialRow | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<ApiKeyCredentialRow[]>(
+        `SELECT k.id, k.org_id, k.secret_hash, k.role AS key_role, k.created_by, k.expires_at, k.revoked_at,
+                k.last_used_at, m.role AS member_role, kr.permissions AS key_role_permissions,
+                mr.permissions AS member_role_permissions
+           FROM api_keys k
+           LEFT JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.created_by
+           LEFT JOIN roles kr ON kr.org_id = k.org_id AND kr.key = k.role
+           LEFT JOIN roles mr ON mr.org_id = k.org_id AND mr.key = m.role
+          WHERE k.id = ?`,
+        [keyId],
+      );
+      return rows[0] ?? null;
+    });
+  }
+
+  /** Last-used time, written at most once a minute per key (not a write per request). */
+  markApiKeyUsed(keyId: string): Promise<void> {
+    return this.#db.asPlatform(async (em) => {
+      await em.execute(
+        `UPDATE api_keys SET last_used_at = now()
+          WHERE id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [keyId],
+      );
+    });
+  }
+
+  /** The invitation a one-time token belongs to, in whichever org. */
+  findInvitationByTokenHash(tokenHash: string): Promise<InvitationTokenRow | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<InvitationTokenRow[]>(
+        'SELECT id, org_id FROM invitations WHERE token_hash = ?',
+        [tokenHash],
+      );
+      return rows[0] ?? null;
+    });
+  }
+}

@@ -1,0 +1,31 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import { v7 as uuidv7 } from 'uuid';
+import { User } from './user.entity.ts';
+
+// Users are global (not org rows): any transaction may read them, by id or by email.
+export class UsersRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.#em.findOne(User, { email: normalizeEmail(email) });
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.#em.findOne(User, { id });
+  }
+
+  async create(input: { email: string; name: string | null; passwordHash: string | null }): Promise<User> {
+    const user = this.#em.create(User, { id: uuidv7(), ...input, email: normalizeEmail(input.email) });
+    await this.#em.flush();
+    return user;
+  }
+}
+
+/** Emails are stored lower-cased; the unique index on lower(email) backs this up. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
