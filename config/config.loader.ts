@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { configSchema, defaults, envNames, type Config } from './config.schema.ts';
 
 export class ConfigError extends Error {
@@ -73,4 +72,3 @@ function devSecretKey(dataDir: string, warn: (msg: string) => void): string {
   return key;
 }
 
-export { z };

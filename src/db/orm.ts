@@ -8,6 +8,7 @@ import { MikroORM as PostgresORM } from '@mikro-orm/postgresql';
 import { CompiledQuery, type DatabaseConnection } from 'kysely';
 import type { Logger } from 'pino';
 import { migrationsList } from '../../migrations/index.ts';
+import { lockDataDir } from './embedded-lock.ts';
 import { entities, orgEntities } from './entities.ts';
 import { APP_ROLE, Database } from './database.ts';
 import { Organization } from '../modules/orgs/organization.entity.ts';
@@ -24,7 +25,7 @@ function baseOptions(logger: Logger) {
   return {
     entities,
     extensions: [Migrator],
-    migrations: { migrationsList, transactional: true, allOrNothing: true },
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false },
     // Tenancy lock 3: every org entity is filtered by org; the parameter is required, so a query
     // made without an org scope throws instead of reading every org.
     filters: {
@@ -60,17 +61,31 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     });
     return new Database(orm as unknown as MikroORM, () => orm.close(true));
   }
+  return openEmbedded(opts);
+}
+
+async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
   const dataDir = opts.dataDir.startsWith('memory:') ? 'memory://' : join(opts.dataDir, 'pgdata');
-  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
-  const orm = await PgliteORM.init({ ...baseOptions(opts.logger), driver: PgliteDriver, driverOptions: { pglite } });
-  await orm.migrator.up();
-  // PGlite has one session and it is a superuser: drop to the app role for everything after.
-  await pglite.query(`SET ROLE ${APP_ROLE}`);
-  return new Database(orm as unknown as MikroORM, async () => {
-    await orm.close(true);
-    await pglite.close();
-  });
+  let unlock = () => {};
+  if (dataDir !== 'memory://') {
+    mkdirSync(dataDir, { recursive: true });
+    unlock = lockDataDir(dataDir);
+  }
+  try {
+    const pglite = await PGlite.create(dataDir);
+    const orm = await PgliteORM.init({ ...baseOptions(opts.logger), driver: PgliteDriver, driverOptions: { pglite } });
+    await orm.migrator.up();
+    // PGlite has one session and it is a superuser: drop to the app role for everything after.
+    await pglite.query(`SET ROLE ${APP_ROLE}`);
+    return new Database(orm as unknown as MikroORM, async () => {
+      await orm.close(true);
+      await pglite.close();
+      unlock();
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
 }
 
 /** Applies pending migrations and closes (the `gatehouse migrate` command). */
