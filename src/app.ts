@@ -60,7 +60,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // Problems for everything under /api, unknown paths included (not Koa's plain 404).
   const problems = problemDetails();
   koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? problems(ctx, next) : next()));
-  koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.bodyLimit, encoding: 'utf-8' }));
+  koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.bodyLimit, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
   koa.use(api.routes()).use(api.allowedMethods({ throw: true }));
 
   const servers: Server[] = [];
