@@ -78,3 +78,8 @@ test('a file that is not YAML is reported with its path', () => {
   writeFileSync(file, 'port: [1,\n');
   expect(problemsOf({ GATEHOUSE_CONFIG: file }).join()).toMatch(/gatehouse\.yaml/);
 });
+
+test('the shipped example config is valid', () => {
+  const config = loadConfig({ GATEHOUSE_CONFIG: 'config/gatehouse.example.yaml', GATEHOUSE_DATA_DIR: 'memory://' }, quiet);
+  expect(config.port).toBe(8080);
+});
