@@ -3,6 +3,9 @@ import type { EntityManager, MikroORM } from '@mikro-orm/sql';
 export const APP_ROLE = 'gatehouse_app';
 export const PLATFORM_ROLE = 'gatehouse_platform';
 
+// The role is set as the transaction-local setting `role` (what SET LOCAL ROLE does) together
+// with app.org_id, so scoping a transaction costs one statement, not two.
+
 /**
  * The only ways to reach the database. Each opens one transaction with its scope applied both
  * in the ORM (filter parameters) and in PostgreSQL (role and transaction-local app.org_id), so
@@ -22,7 +25,7 @@ export class Database {
     const em = this.orm.em.fork({ clear: true });
     em.setFilterParams('org', { orgId });
     em.setFilterParams('orgSelf', { orgId });
-    em.setSessionContext({ role: APP_ROLE, variables: { 'app.org_id': orgId } });
+    em.setSessionContext({ variables: { role: APP_ROLE, 'app.org_id': orgId } });
     return em.transactional((tx) => fn(tx));
   }
 
@@ -32,7 +35,7 @@ export class Database {
    */
   withoutOrg<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     const em = this.orm.em.fork({ clear: true });
-    em.setSessionContext({ role: APP_ROLE });
+    em.setSessionContext({ variables: { role: APP_ROLE } });
     return em.transactional((tx) => fn(tx));
   }
 
@@ -42,7 +45,7 @@ export class Database {
    */
   asPlatform<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     const em = this.orm.em.fork({ clear: true });
-    em.setSessionContext({ role: PLATFORM_ROLE });
+    em.setSessionContext({ variables: { role: PLATFORM_ROLE } });
     return em.transactional((tx) => fn(tx));
   }
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import { v7 as uuidv7 } from 'uuid';
+import { toDate } from '../../db/rows.ts';
 import { Membership, type MembershipSource } from './membership.entity.ts';
 
 export interface MemberRow {
@@ -21,7 +22,7 @@ export class MembersRepository {
   }
 
   /** One page of members with their user, in membership order (ids are time-ordered v7). */
-  listPage(orgId: string, limit: number, after: string | undefined, filter: { role?: string } = {}): Promise<MemberRow[]> {
+  async listPage(orgId: string, limit: number, after: string | undefined, filter: { role?: string } = {}): Promise<MemberRow[]> {
     const where = ['m.org_id = ?'];
     const params: unknown[] = [orgId];
     if (after) {
@@ -33,13 +34,14 @@ export class MembersRepository {
       params.push(filter.role);
     }
     params.push(limit + 1);
-    return this.#em.execute<MemberRow[]>(
+    const rows = await this.#em.execute<MemberRow[]>(
       `SELECT m.id, m.user_id, u.email, u.name, m.role, m.source, m.created_at, m.updated_at
          FROM memberships m JOIN users u ON u.id = m.user_id
         WHERE ${where.join(' AND ')}
         ORDER BY m.id LIMIT ?`,
       params,
     );
+    return rows.map((r) => ({ ...r, created_at: toDate(r.created_at), updated_at: toDate(r.updated_at) }));
   }
 
   findByUser(userId: string): Promise<Membership | null> {

@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.ts';
+import { toDate } from '../../db/rows.ts';
 
 // The named set of cross-org look-ups (DESIGN.md, tenancy). Each runs as gatehouse_platform,
 // which row-level security lets read only the tables listed in the migration's platform_*
@@ -44,7 +45,9 @@ export class PlatformRepository {
           WHERE k.id = ?`,
         [keyId],
       );
-      return rows[0] ?? null;
+      const row = rows[0];
+      if (!row) return null;
+      return { ...row, expires_at: toDate(row.expires_at), revoked_at: toDate(row.revoked_at), last_used_at: toDate(row.last_used_at) };
     });
   }
 

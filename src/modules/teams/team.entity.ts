@@ -1,5 +1,9 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
+// A team admin may manage their own team's members without teams:manage.
+export const teamRoles = ['admin', 'member'] as const;
+export type TeamRole = (typeof teamRoles)[number];
+
 export const Team = defineEntity({
   name: 'Team',
   tableName: 'teams',
@@ -22,7 +26,7 @@ export const TeamMember = defineEntity({
     orgId: p.uuid(),
     teamId: p.uuid(),
     userId: p.uuid(),
-    role: p.enum(['admin', 'member'] as const),
+    role: p.enum(teamRoles),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -1,0 +1,7 @@
+// `npm run bench`: every benchmark in sequence. Each prints a few lines and one JSON line, with
+// ratios against a baseline measured in the same run (DESIGN.md: these machines are noisy).
+import { membersBench } from './members.bench.ts';
+
+const benchmarks: Array<() => Promise<void>> = [membersBench];
+
+for (const bench of benchmarks) await bench();
