@@ -180,7 +180,9 @@ export class Foundation extends Migration {
         available_at timestamptz NOT NULL DEFAULT now(),
         created_at timestamptz NOT NULL DEFAULT now(),
         sent_at timestamptz
-      )`);
+      );
+      -- the dispatcher's poll: sent and failed rows stay, so it must not scan them.
+      CREATE INDEX outbox_messages_due ON outbox_messages (available_at) WHERE status = 'pending'`);
 
     this.#sql(`
       GRANT SELECT, INSERT, UPDATE ON users TO gatehouse_app;

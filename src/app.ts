@@ -15,6 +15,7 @@ import { requestContext } from './http/request-context.ts';
 import { apiRoutes } from './http/routes.ts';
 import { ApiKeyTokens } from './modules/api-keys/api-key-token.ts';
 import { Mailer } from './modules/mail/mailer.ts';
+import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 
 export interface App {
@@ -63,11 +64,17 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.bodyLimit, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
   koa.use(api.routes()).use(api.allowedMethods({ throw: true }));
 
+  // Mail outbox: delivered in the background by every serving node (SKIP LOCKED shares the
+  // work). Tests drive their own dispatcher with drainOnce(), so a test app never polls: parallel
+  // test files on one database would otherwise send each other's mail.
+  const outbox = appOutboxDispatcher(config, database, logger);
+
   const servers: Server[] = [];
   return {
     services,
     koa,
     listen(port = config.port) {
+      if (config.env !== 'test') outbox.start();
       return new Promise((resolve, reject) => {
         const server = koa.listen(port, config.host, () => resolve(server)).on('error', reject);
         server.requestTimeout = 30_000;
@@ -75,6 +82,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       });
     },
     async close() {
+      await outbox.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })));
       if (!db) await database.close();
     },

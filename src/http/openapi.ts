@@ -40,8 +40,9 @@ export function openApiDocument(specs: RouteSpec[], serverUrl: string): object {
     const path = spec.path.replace(/:(\w+)/g, '{$1}');
     const responses: Record<string, object> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
-      const content = r.schema ? { 'application/json': { schema: jsonSchema(r.schema, 'output') } } : undefined;
-      responses[status] = { description: r.description, ...(content ? { content } : {}) };
+      const content: Record<string, object> = r.schema ? { 'application/json': { schema: jsonSchema(r.schema, 'output') } } : {};
+      for (const type of r.streams ?? []) content[type] = { schema: { type: 'string' } };
+      responses[status] = { description: r.description, ...(Object.keys(content).length ? { content } : {}) };
     }
     responses.default = { description: 'Problem', content: { 'application/problem+json': { schema: problem } } };
     (paths[path] ??= {})[spec.method] = {

@@ -16,8 +16,11 @@ export function requestContext(logger: Logger) {
     try {
       await next();
     } finally {
+      // The matched route pattern, not the raw path: a path may hold a one-time token
+      // (POST /invitations/:token/accept) that must never reach the logs.
+      const route = (ctx as { _matchedRoute?: string })._matchedRoute;
       ctx.state.log.info(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+        { method: ctx.method, path: route ?? ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
         'request',
       );
     }

@@ -39,8 +39,11 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   params?: ZodType<P>;
   query?: ZodType<Q>;
   body?: ZodType<B>;
-  /** Every status the route may answer with; a schema strips the body to what it declares. */
-  responses: Record<number, { description: string; schema: ZodType | null }>;
+  /**
+   * Every status the route may answer with; a schema strips the body to what it declares.
+   * `streams` lists media types the handler may answer with instead (exports), passed as is.
+   */
+  responses: Record<number, { description: string; schema: ZodType | null; streams?: readonly string[] }>;
   handler: (input: HandlerInput<P, Q, B>) => Promise<HandlerResult>;
 }
 
@@ -88,7 +91,7 @@ export function renderResult(spec: RouteSpec, ctx: Context, result: HandlerResul
   const declared = spec.responses[result.status];
   if (!declared) throw new AppError('internal', 500, 'Internal error', { cause: new Error(`undeclared status ${result.status} for ${spec.method} ${spec.path}`) });
   ctx.status = result.status;
-  if (declared.schema === null) {
+  if (declared.schema === null || (result.type && declared.streams?.includes(result.type))) {
     if (result.type) ctx.type = result.type;
     if (result.body !== undefined) ctx.body = result.body;
     return;

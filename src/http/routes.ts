@@ -1,8 +1,12 @@
 import type { ApiServices } from './api-services.ts';
 import type { RouteSpec } from './route.ts';
 import { apiKeyRoutes } from '../modules/api-keys/api-keys.routes.ts';
+import { invitationRoutes } from '../modules/invitations/invitations.routes.ts';
+import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { memberRoutes } from '../modules/members/members.routes.ts';
 import { orgRoutes } from '../modules/orgs/orgs.routes.ts';
+import { roleRoutes } from '../modules/roles/roles.routes.ts';
+import { teamRoutes } from '../modules/teams/teams.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
 export function apiRoutes(services: ApiServices): RouteSpec[] {
@@ -10,5 +14,9 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...orgRoutes(services),
     ...memberRoutes(services),
     ...apiKeyRoutes(services),
+    ...invitationRoutes(services),
+    ...auditRoutes(services),
+    ...roleRoutes(services),
+    ...teamRoutes(services),
   ];
 }

@@ -1,5 +1,32 @@
+import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { AuditChainHead, AuditEvent } from './audit-event.entity.ts';
+
+/** What the trail can be narrowed to; every field is optional and they combine with AND. */
+export interface AuditFilter {
+  /** An exact type (`member.role_changed`) or a prefix ending in `.*` (`member.*`). */
+  type?: string;
+  actorId?: string;
+  targetId?: string;
+  /** occurredAt >= since */
+  since?: Date;
+  /** occurredAt < until */
+  until?: Date;
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, '\\$&');
+}
+
+function whereOf(filter: AuditFilter) {
+  const { type, actorId, targetId, since, until } = filter;
+  return {
+    ...(type ? { type: type.endsWith('.*') ? { $like: `${escapeLike(type.slice(0, -1))}%` } : type } : {}),
+    ...(actorId ? { actorId } : {}),
+    ...(targetId ? { targetId } : {}),
+    ...(since || until ? { occurredAt: { ...(since ? { $gte: since } : {}), ...(until ? { $lt: until } : {}) } } : {}),
+  };
+}
 
 export class AuditRepository {
   readonly #em: EntityManager;
@@ -8,9 +35,22 @@ export class AuditRepository {
     this.#em = em;
   }
 
-  /** Events in chain order after `afterSeq`, for verification and export. */
+  /** Events in chain order after `afterSeq`, for verification. */
   chainPage(afterSeq: number, limit: number): Promise<AuditEvent[]> {
-    return this.#em.find(AuditEvent, { seq: { $gt: afterSeq } }, { orderBy: { seq: 'asc' }, limit });
+    // Not kept in the identity map: a verification may walk the whole trail in one EntityManager.
+    return this.#em.find(AuditEvent, { seq: { $gt: afterSeq } }, { orderBy: { seq: 'asc' }, limit, disableIdentityMap: true });
+  }
+
+  /** One page of matching events, newest first, older than `beforeSeq`; limit + 1 rows. */
+  listPage(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<AuditEvent[]> {
+    const where = { ...whereOf(filter), ...(beforeSeq ? { seq: { $lt: beforeSeq } } : {}) } as FilterQuery<AuditEvent>;
+    return this.#em.find(AuditEvent, where, { orderBy: { seq: 'desc' }, limit: limit + 1 });
+  }
+
+  /** Matching events oldest first in (afterSeq, upToSeq], for export. */
+  exportPage(filter: AuditFilter, afterSeq: number, upToSeq: number, limit: number): Promise<AuditEvent[]> {
+    const where = { ...whereOf(filter), seq: { $gt: afterSeq, $lte: upToSeq } } as FilterQuery<AuditEvent>;
+    return this.#em.find(AuditEvent, where, { orderBy: { seq: 'asc' }, limit, disableIdentityMap: true });
   }
 
   head(): Promise<AuditChainHead | null> {

@@ -1,5 +1,8 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
+export const invitationStatuses = ['pending', 'accepted', 'expired', 'cancelled'] as const;
+export type InvitationStatus = (typeof invitationStatuses)[number];
+
 export const Invitation = defineEntity({
   name: 'Invitation',
   tableName: 'invitations',
@@ -9,7 +12,7 @@ export const Invitation = defineEntity({
     email: p.text(),
     role: p.text(),
     tokenHash: p.text().hidden(),
-    status: p.enum(['pending', 'accepted', 'expired', 'cancelled'] as const),
+    status: p.enum(invitationStatuses),
     invitedBy: p.uuid().nullable(),
     acceptedBy: p.uuid().nullable(),
     expiresAt: p.datetime(),

@@ -1,6 +1,5 @@
-import { v7 as uuidv7 } from 'uuid';
 import type { EntityManager } from '@mikro-orm/sql';
-import { OutboxMessage } from './outbox-message.entity.ts';
+import { OutboxRepository } from './outbox.repository.ts';
 
 export interface Mail {
   to: string;
@@ -14,7 +13,7 @@ export interface Mail {
  */
 export class Mailer {
   async enqueue(em: EntityManager, mail: Mail): Promise<void> {
-    em.create(OutboxMessage, { id: uuidv7(), recipient: mail.to, subject: mail.subject, body: mail.text, status: 'pending' });
-    await em.flush();
+    // Header injection: a subject is one line, whatever an org name or role key contains.
+    await new OutboxRepository(em).enqueue({ ...mail, subject: mail.subject.replace(/[\r\n]+/g, ' ') });
   }
 }

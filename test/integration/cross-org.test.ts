@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { apiRoutes } from '../../src/http/routes.ts';
+import type { RouteSpec } from '../../src/http/route.ts';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { addMember, createOrg, type TestMember, type TestOrg } from '../helpers/factories.ts';
+import { snapshot } from '../helpers/snapshot.ts';
+
+// Tenancy lock 1 end to end: for every org route of the management API, org B's credential on
+// org A's resources answers 404 and changes nothing in org A. The route list comes from the
+// app itself, so a new route is covered the day it is added.
+let t: TestApp;
+let a: TestOrg;
+let b: TestOrg;
+let aMember: TestMember;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await startApp();
+  a = await createOrg(t);
+  b = await createOrg(t);
+  aMember = await addMember(t, a.orgId, 'member');
+  const o = `/api/v1/orgs/${a.orgId}`;
+  const role = await a.owner.api('POST', `${o}/roles`, { key: 'support', name: 'Support', permissions: ['org:read'] });
+  const team = await a.owner.api('POST', `${o}/teams`, { name: 'Core' });
+  await a.owner.api('POST', `${o}/teams/${team.body.id}/members`, { userId: aMember.userId, role: 'member' });
+  const invitation = await a.owner.api('POST', `${o}/invitations`, { email: `${randomUUID()}@example.test`, role: 'member' });
+  const key = await a.owner.api('POST', `${o}/api-keys`, { name: 'a key', role: 'viewer' });
+  Object.assign(ids, {
+    roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId,
+  });
+  for (const v of Object.values(ids)) expect(v).toEqual(expect.any(String));
+});
+afterAll(() => t.close());
+
+/** A valid body for each route that takes one, so the request would succeed in the right org. */
+const bodies: Record<string, () => unknown> = {
+  'PATCH /orgs/:orgId': () => ({ name: 'Hijacked' }),
+  'POST /orgs/:orgId/transfer-ownership': () => ({ userId: ids.userId }),
+  'PATCH /orgs/:orgId/members/:userId': () => ({ role: 'viewer' }),
+  'POST /orgs/:orgId/invitations': () => ({ email: `${randomUUID()}@example.test`, role: 'member' }),
+  'POST /orgs/:orgId/api-keys': () => ({ name: 'intruder', role: 'viewer' }),
+  'POST /orgs/:orgId/roles': () => ({ key: `r-${randomUUID().slice(0, 8)}`, name: 'Intruder', permissions: ['org:read'] }),
+  'PATCH /orgs/:orgId/roles/:roleId': () => ({ name: 'Intruder' }),
+  'POST /orgs/:orgId/teams': () => ({ name: `Intruders ${randomUUID()}` }),
+  'PATCH /orgs/:orgId/teams/:teamId': () => ({ name: 'Intruders' }),
+  'POST /orgs/:orgId/teams/:teamId/members': () => ({ userId: ids.userId, role: 'member' }),
+  'PATCH /orgs/:orgId/teams/:teamId/members/:userId': () => ({ role: 'admin' }),
+};
+
+function routeKey(spec: RouteSpec): string {
+  return `${spec.method.toUpperCase()} ${spec.path}`;
+}
+
+function fill(spec: RouteSpec, orgId: string): string {
+  return `/api/v1${spec.path}`
+    .replace(':orgId', orgId)
+    .replace(':userId', ids.userId!)
+    .replace(':teamId', ids.teamId!)
+    .replace(':roleId', ids.roleId!)
+    .replace(':id', spec.path.includes('/invitations/') ? ids.invitationId! : ids.apiKeyId!);
+}
+
+function orgRoutes(): RouteSpec[] {
+  return apiRoutes(t.app.services).filter((s) => s.zone === 'org');
+}
+
+test('every org route with a body has a sample body here', () => {
+  const missing = orgRoutes().filter((s) => s.body && !bodies[routeKey(s)]).map(routeKey);
+  expect(missing).toEqual([]);
+});
+
+test('org B\'s credential on org A\'s path answers 404 for every org route and changes nothing', async () => {
+  const routes = orgRoutes();
+  expect(routes.length).toBeGreaterThanOrEqual(20);
+  const before = await snapshot(t, a.orgId);
+  const answers: Record<string, number> = {};
+  for (const spec of routes) {
+    const res = await b.owner.api(spec.method.toUpperCase(), fill(spec, a.orgId), bodies[routeKey(spec)]?.());
+    answers[routeKey(spec)] = res.status;
+  }
+  expect(answers).toEqual(Object.fromEntries(routes.map((s) => [routeKey(s), 404])));
+  expect(await snapshot(t, a.orgId)).toEqual(before);
+});
+
+test('org B\'s credential naming org A\'s resources inside org B answers 404 and changes nothing', async () => {
+  const routes = orgRoutes().filter((s) => /:(userId|teamId|roleId|id)\b/.test(s.path) && !s.path.endsWith('transfer-ownership'));
+  const before = await snapshot(t, a.orgId);
+  const answers: Record<string, number> = {};
+  for (const spec of routes) {
+    const res = await b.owner.api(spec.method.toUpperCase(), fill(spec, b.orgId), bodies[routeKey(spec)]?.());
+    answers[routeKey(spec)] = res.status;
+  }
+  expect(answers).toEqual(Object.fromEntries(routes.map((s) => [routeKey(s), 404])));
+  expect(await snapshot(t, a.orgId)).toEqual(before);
+});
+
+test('org B cannot make org A\'s member its owner', async () => {
+  const res = await b.owner.api('POST', `/api/v1/orgs/${b.orgId}/transfer-ownership`, { userId: ids.userId });
+  expect(res.status).toBe(404);
+});
+
+test('org B\'s lists never contain org A\'s rows', async () => {
+  const o = `/api/v1/orgs/${b.orgId}`;
+  const text = (await Promise.all(['members', 'api-keys', 'roles', 'teams', 'invitations', 'audit-events'].map((p) =>
+    b.owner.api('GET', `${o}/${p}?limit=200`).then((r) => r.text)))).join('\n');
+  for (const id of [a.orgId, a.owner.userId, ...Object.values(ids)]) expect(text).not.toContain(id);
+});
+
+test('a credential of a deleted org is refused everywhere', async () => {
+  const c = await createOrg(t);
+  await c.owner.api('DELETE', `/api/v1/orgs/${c.orgId}`);
+  const res = await c.owner.api('GET', `/api/v1/orgs/${a.orgId}/members`);
+  expect(res.status).toBe(401);
+});
