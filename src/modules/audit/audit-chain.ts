@@ -24,8 +24,9 @@ export interface ChainedContent {
   occurredAt: Date;
 }
 
-export function chainHash(prevHash: string, e: ChainedContent): string {
-  const content = {
+/** The flat, null-normalised record a hash covers (and the CSV export shows). */
+export function chainedContent(e: ChainedContent) {
+  return {
     id: e.id,
     orgId: e.orgId,
     seq: e.seq,
@@ -41,6 +42,10 @@ export function chainHash(prevHash: string, e: ChainedContent): string {
     after: e.after ?? null,
     occurredAt: e.occurredAt.toISOString(),
   };
+}
+
+export function chainHash(prevHash: string, e: ChainedContent): string {
+  const content = chainedContent(e);
   return createHash('sha256').update(prevHash).update('\n').update(canonicalize(content) ?? '').digest('hex');
 }
 

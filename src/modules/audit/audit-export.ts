@@ -3,6 +3,7 @@ import type { Database } from '../../db/database.ts';
 import type { AuditEvent } from './audit-event.entity.ts';
 import { AuditRepository, type AuditFilter } from './audit.repository.ts';
 import { auditEventView } from './audit-view.ts';
+import { chainedContent } from './audit-chain.ts';
 
 export const exportFormats = ['jsonl', 'csv'] as const;
 export type ExportFormat = (typeof exportFormats)[number];
@@ -32,22 +33,9 @@ export function csvHeader(): string {
 
 export function csvRow(e: AuditEvent): string {
   const json = (v: Record<string, unknown> | null | undefined) => (v == null ? null : JSON.stringify(v));
+  const content = chainedContent(e);
   const cells: Record<(typeof csvColumns)[number], string | number | null> = {
-    id: e.id,
-    seq: e.seq,
-    type: e.type,
-    actorType: e.actorType,
-    actorId: e.actorId ?? null,
-    targetType: e.targetType ?? null,
-    targetId: e.targetId ?? null,
-    ip: e.ip ?? null,
-    userAgent: e.userAgent ?? null,
-    requestId: e.requestId ?? null,
-    before: json(e.before),
-    after: json(e.after),
-    occurredAt: e.occurredAt.toISOString(),
-    prevHash: e.prevHash,
-    hash: e.hash,
+    ...content, before: json(content.before), after: json(content.after), prevHash: e.prevHash, hash: e.hash,
   };
   return `${csvColumns.map((c) => csvField(cells[c])).join(',')}\r\n`;
 }
