@@ -455,6 +455,31 @@ describe('verification', () => {
     expect(await verify(o, oBase)).toEqual({ intact: false, eventsChecked: 3, brokenAt: { seq: 4, eventId: events[3]!.id, reason: 'content_changed' } });
   });
 
+  const tamper: Record<string, string> = {
+    type: `type = type || '.x'`,
+    actor_id: `actor_id = coalesce(actor_id, '') || 'x'`,
+    target_id: `target_id = coalesce(target_id, '') || 'x'`,
+    ip: `ip = '203.0.113.9'`,
+    user_agent: `user_agent = 'forged'`,
+    request_id: `request_id = 'forged'`,
+    before: `before = coalesce(before, '{}'::jsonb) || '{"x":1}'`,
+    after: `after = coalesce(after, '{}'::jsonb) || '{"x":1}'`,
+    occurred_at: `occurred_at = occurred_at + interval '1 millisecond'`,
+  };
+
+  test.each(Object.keys(tamper))('editing %s of an event breaks the chain at that event', async (column) => {
+    const { o, oBase, events } = await orgWithHistory();
+    await asDatabaseOwner(t, [[`UPDATE audit_events SET ${tamper[column]} WHERE org_id = ? AND seq = 3`, [o.orgId]]]);
+    expect((await verify(o, oBase)).brokenAt).toEqual({ seq: 3, eventId: events[2]!.id, reason: 'content_changed' });
+  });
+
+  test.each([1, 2, 3, 4, 5, 6])('editing event #%i, wherever it stands, is reported at that event', async (seq) => {
+    const { o, oBase, events } = await orgWithHistory();
+    const column = Object.keys(tamper)[seq % Object.keys(tamper).length]!;
+    await asDatabaseOwner(t, [[`UPDATE audit_events SET ${tamper[column]} WHERE org_id = ? AND seq = ?`, [o.orgId, seq]]]);
+    expect(await verify(o, oBase)).toEqual({ intact: false, eventsChecked: seq - 1, brokenAt: { seq, eventId: events[seq - 1]!.id, reason: 'content_changed' } });
+  });
+
   test('an edit with a recomputed hash breaks the link of the next event', async () => {
     const { o, oBase, events } = await orgWithHistory();
     const e = events[4]!;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,10 @@ async function waitFor(url: string): Promise<Response> {
 }
 
 let server: ChildProcess | undefined;
-afterAll(() => server?.kill('SIGKILL'));
+afterAll(() => {
+  server?.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 test('bootstrap, serve, list members with the printed key, refuse a second process, stop cleanly', async () => {
   const boot = await run(['bootstrap', '--org-name', 'Acme', '--owner-email', 'Owner@Acme.test', '--owner-password', 'correct horse battery', '--json']);
@@ -78,6 +81,10 @@ test('bootstrap, serve, list members with the printed key, refuse a second proce
   const lines = logs.trim().split('\n').map((l) => JSON.parse(l));
   expect(lines.some((l) => l.msg === 'request' && l.requestId && l.path === '/healthz')).toBe(true);
   expect(logs).not.toContain(ids.apiKey);
+
+  const verify = await run(['audit', 'verify', '--org', ids.orgId, '--json']);
+  expect(verify.code).toBe(0);
+  expect(JSON.parse(verify.stdout)).toEqual({ intact: true, eventsChecked: 3, brokenAt: null });
 }, 60_000);
 
 test('bootstrap refuses bad input with a clear message', async () => {
