@@ -11,6 +11,8 @@ export const configSchema = z
     publicUrl: z.url({ protocol: /^https?$/ }).describe('PUBLIC_URL: the URL people and IdPs reach Gatehouse at'),
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()
       .describe('DATABASE_URL: PostgreSQL; unset runs embedded PostgreSQL in dataDir'),
+    migrationDatabaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()
+      .describe('DATABASE_MIGRATION_URL: the schema owner, for migrations; DATABASE_URL should then be a login that owns nothing'),
     dataDir: z.string().min(1).describe('GATEHOUSE_DATA_DIR: embedded database and dev key; "memory://" keeps nothing'),
     secretKey: z.string().regex(/^[A-Za-z0-9+/_-]{43,}={0,2}$/, 'must be at least 32 random bytes, base64')
       .optional().describe('GATEHOUSE_SECRET_KEY: encrypts and keys secrets at rest'),
@@ -21,6 +23,7 @@ export const configSchema = z
     mailFrom: z.string().min(3).describe('MAIL_FROM: sender of invitations and notices'),
     invitationTtlHours: z.coerce.number().int().min(1).max(24 * 90).describe('GATEHOUSE_INVITATION_TTL_HOURS'),
     personalOrgs: z.stringbool().or(z.boolean()).describe('GATEHOUSE_PERSONAL_ORGS: self sign-ups get a personal org'),
+    trustProxy: z.stringbool().or(z.boolean()).describe('GATEHOUSE_TRUST_PROXY: take the client address from X-Forwarded-For (behind a load balancer)'),
   })
   .strict();
 
@@ -34,6 +37,7 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   HOST: 'host',
   PUBLIC_URL: 'publicUrl',
   DATABASE_URL: 'databaseUrl',
+  DATABASE_MIGRATION_URL: 'migrationDatabaseUrl',
   GATEHOUSE_DATA_DIR: 'dataDir',
   GATEHOUSE_SECRET_KEY: 'secretKey',
   LOG_LEVEL: 'logLevel',
@@ -42,6 +46,7 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   MAIL_FROM: 'mailFrom',
   GATEHOUSE_INVITATION_TTL_HOURS: 'invitationTtlHours',
   GATEHOUSE_PERSONAL_ORGS: 'personalOrgs',
+  GATEHOUSE_TRUST_PROXY: 'trustProxy',
 };
 
 export const defaults = {
@@ -55,4 +60,5 @@ export const defaults = {
   mailFrom: 'Gatehouse <no-reply@localhost>',
   invitationTtlHours: 24 * 7,
   personalOrgs: false,
+  trustProxy: false,
 } as const;

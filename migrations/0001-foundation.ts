@@ -94,6 +94,8 @@ export class Foundation extends Migration {
         accepted_by uuid REFERENCES users ON DELETE SET NULL,
         expires_at timestamptz NOT NULL,
         accepted_at timestamptz,
+        -- wrong passwords for the invitee's existing account: a guessing brake (retired at 5).
+        failed_attempts int NOT NULL DEFAULT 0,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       );
@@ -137,7 +139,7 @@ export class Foundation extends Migration {
         last_used_at timestamptz,
         revoked_at timestamptz
       );
-      CREATE INDEX api_keys_page ON api_keys (org_id, created_at, id);
+      CREATE INDEX api_keys_page ON api_keys (org_id, id);
 
       CREATE TABLE audit_chain_heads (
         org_id uuid PRIMARY KEY REFERENCES organizations ON DELETE CASCADE,

@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.schema.ts';
-import { openDatabase } from './db/orm.ts';
+import { databaseOptions, openDatabase } from './db/orm.ts';
 import type { Database } from './db/database.ts';
 import { mountRoutes } from './http/api.ts';
 import type { ApiServices } from './http/api-services.ts';
@@ -27,7 +27,7 @@ export interface App {
 
 /** The one composition root: every long-lived object is made here and passed down. */
 export async function createApp(config: Config, logger: Logger, db?: Database): Promise<App> {
-  const database = db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger }));
+  const database = db ?? (await openDatabase(databaseOptions(config, logger)));
   const services: ApiServices = {
     config,
     db: database,
@@ -36,7 +36,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     mailer: new Mailer(),
   };
 
-  const koa = new Koa({ proxy: false });
+  const koa = new Koa({ proxy: config.trustProxy });
   koa.silent = true;
   koa.use(requestContext(logger));
 

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.schema.ts';
 import { createApp } from './app.ts';
 import { bootstrap } from './cli/bootstrap.ts';
 import { verifyAuditCommand } from './cli/audit-verify.ts';
-import { migrate } from './db/orm.ts';
+import { databaseOptions, migrate } from './db/orm.ts';
 
 const usage = `usage: gatehouse <command>
   serve                      run the control plane (PORT)
@@ -50,13 +50,12 @@ export async function main(argv: string[]): Promise<number> {
   // CLI commands print their result on stdout; logs go to stderr so --json stays parseable.
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.password', '*.secret', '*.token'] },
     pino.destination(command === 'serve' ? 1 : 2));
-  const db = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger };
   switch (command) {
     case 'serve':
       await serve(config, logger);
       return -1;
     case 'migrate':
-      await migrate(db);
+      await migrate(databaseOptions(config, logger));
       logger.info('migrations applied');
       return 0;
     case 'bootstrap': {

@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../../config/config.schema.ts';
-import { openDatabase } from '../db/orm.ts';
+import { databaseOptions, openDatabase } from '../db/orm.ts';
+import { AppError } from '../errors.ts';
 import { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import { ApiKeysService } from '../modules/api-keys/api-keys.service.ts';
 import { createOrganization } from '../modules/orgs/orgs.service.ts';
-import { OrgScope } from '../modules/scope.ts';
 import { hashPassword } from '../modules/users/password.ts';
-import { UsersRepository } from '../modules/users/users.repository.ts';
 import { email, name } from '../http/schemas.ts';
 
 const input = z.object({
@@ -27,24 +26,24 @@ export async function bootstrap(config: Config, logger: Logger, raw: Record<stri
     return 2;
   }
   const args = parsed.data;
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const db = await openDatabase(databaseOptions(config, logger));
   try {
     const passwordHash = await hashPassword(args.ownerPassword);
-    const user = await db.withoutOrg(async (em) => {
-      const users = new UsersRepository(em);
-      if (await users.findByEmail(args.ownerEmail)) return null;
-      return users.create({ email: args.ownerEmail, name: null, passwordHash });
-    });
-    if (!user) {
-      console.error(`ownerEmail: a user with ${args.ownerEmail} already exists`);
-      return 1;
-    }
-    const org = await createOrganization(db, { name: args.orgName, owner: { userId: user.id, source: 'bootstrap' }, principal: null, meta: systemMeta });
-    const key = await db.inOrg(org.id, (em) =>
-      new ApiKeysService(new OrgScope(org.id, em, null, systemMeta), new ApiKeyTokens(config.secretKey)).create({ name: 'bootstrap', role: 'owner' }, user.id));
-    const result = { orgId: org.id, userId: user.id, apiKey: key.key };
-    console.log(args.json ? JSON.stringify(result) : `org ${org.id} (${org.slug})\nowner ${user.id} <${user.email}>\nAPI key (shown once): ${key.key}`);
+    const tokens = new ApiKeyTokens(config.secretKey);
+    // One transaction: the owner, the org and the key exist together or not at all.
+    const { org, ownerId, then: key } = await createOrganization(db, {
+      name: args.orgName,
+      owner: { source: 'bootstrap', newUser: { email: args.ownerEmail, name: null, passwordHash } },
+      principal: null,
+      meta: systemMeta,
+    }, (scope, _org, userId) => new ApiKeysService(scope, tokens).create({ name: 'bootstrap', role: 'owner' }, userId));
+    const result = { orgId: org.id, userId: ownerId, apiKey: key.key };
+    console.log(args.json ? JSON.stringify(result) : `org ${org.id} (${org.slug})\nowner ${ownerId} <${args.ownerEmail}>\nAPI key (shown once): ${key.key}`);
     return 0;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    console.error(`${err.code}: ${err.detail}`);
+    return 1;
   } finally {
     await db.close();
   }

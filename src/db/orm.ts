@@ -7,6 +7,7 @@ import { PgliteDriver, MikroORM as PgliteORM } from '@mikro-orm/pglite';
 import { MikroORM as PostgresORM } from '@mikro-orm/postgresql';
 import { CompiledQuery, type DatabaseConnection } from 'kysely';
 import type { Logger } from 'pino';
+import type { Config } from '../../config/config.schema.ts';
 import { migrationsList } from '../../migrations/index.ts';
 import { lockDataDir } from './embedded-lock.ts';
 import { entities, orgEntities } from './entities.ts';
@@ -15,6 +16,8 @@ import { Organization } from '../modules/orgs/organization.entity.ts';
 
 export interface DatabaseOptions {
   databaseUrl?: string;
+  /** The role that owns the schema, for migrations; defaults to databaseUrl. */
+  migrationUrl?: string;
   /** Embedded PostgreSQL directory, or "memory://" for a throwaway one. */
   dataDir: string;
   logger: Logger;
@@ -45,7 +48,7 @@ function baseOptions(logger: Logger) {
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const admin = await PostgresORM.init({ ...baseOptions(opts.logger), clientUrl: opts.databaseUrl, pool: { min: 0, max: 1 } });
+    const admin = await PostgresORM.init({ ...baseOptions(opts.logger), clientUrl: opts.migrationUrl ?? opts.databaseUrl, pool: { min: 0, max: 1 } });
     try {
       await admin.migrator.up();
     } finally {
@@ -86,6 +89,11 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
     unlock();
     throw err;
   }
+}
+
+/** The database settings of a config. */
+export function databaseOptions(config: Config, logger: Logger): DatabaseOptions {
+  return { databaseUrl: config.databaseUrl, migrationUrl: config.migrationDatabaseUrl, dataDir: config.dataDir, logger };
 }
 
 /** Applies pending migrations and closes (the `gatehouse migrate` command). */

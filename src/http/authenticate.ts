@@ -27,7 +27,7 @@ export function authenticate(deps: { platform: PlatformRepository; apiKeyTokens:
       userId: row.created_by,
       role: row.key_role,
       permissions,
-      credential: { type: 'api_key', id: row.id },
+      credential: { type: 'api_key', id: row.id, expiresAt: row.expires_at },
     };
     ctx.state.principal = principal;
     if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {

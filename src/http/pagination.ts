@@ -3,20 +3,27 @@ import { z } from 'zod';
 // Cursor pagination for every list: `?limit=&cursor=` → `{ data, nextCursor }`. The cursor is
 // opaque to clients (base64url of the last row's sort key).
 
-export const pageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
+/** A cursor: base64url of the last row's key, which must match `key` (else 400, never a query). */
+export function cursorOf(key: RegExp, what: string) {
+  return z
     .string()
     .max(200)
     .transform((value, ctx) => {
       const decoded = Buffer.from(value, 'base64url').toString('utf8');
-      if (!/^[0-9a-zA-Z._:-]{1,100}$/.test(decoded)) {
-        ctx.addIssue({ code: 'custom', message: 'not a cursor this API issued' });
+      if (!key.test(decoded)) {
+        ctx.addIssue({ code: 'custom', message: `not a cursor this API issued (${what})` });
         return z.NEVER;
       }
       return decoded;
-    })
-    .optional(),
+    });
+}
+
+const uuidKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `?limit=&cursor=` for lists ordered by a uuid id (most of them). */
+export const pageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: cursorOf(uuidKey, 'an id').optional(),
 });
 export type PageQuery = z.infer<typeof pageQuery>;
 

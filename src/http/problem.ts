@@ -6,7 +6,9 @@ import { AppError } from '../errors.ts';
 const httpErrorCodes: Record<number, [string, string]> = {
   400: ['request.malformed', 'The request body could not be parsed.'],
   413: ['request.too_large', 'The request body is too large.'],
+  405: ['request.method_not_allowed', 'This path does not take that method.'],
   415: ['request.unsupported_media_type', 'Send the body as application/json.'],
+  501: ['request.not_implemented', 'This method is not implemented.'],
 };
 
 function toAppError(err: unknown): AppError {

@@ -4,6 +4,15 @@ import type { Logger } from 'pino';
 
 const validId = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * The matched route pattern, or for an unmatched path the path with every long opaque segment
+ * masked: a path may hold a one-time token (/invitations/<token>) that must never reach the logs.
+ */
+function loggablePath(ctx: Context): string {
+  const route = (ctx as { _matchedRoute?: string })._matchedRoute;
+  return route ?? ctx.path.replace(/[A-Za-z0-9_-]{24,}/g, '…');
+}
+
 /** A request id (the caller's X-Request-Id when sane) and a child logger on ctx.state. */
 export function requestContext(logger: Logger) {
   return async function withRequestContext(ctx: Context, next: Next): Promise<void> {
@@ -16,11 +25,8 @@ export function requestContext(logger: Logger) {
     try {
       await next();
     } finally {
-      // The matched route pattern, not the raw path: a path may hold a one-time token
-      // (POST /invitations/:token/accept) that must never reach the logs.
-      const route = (ctx as { _matchedRoute?: string })._matchedRoute;
       ctx.state.log.info(
-        { method: ctx.method, path: route ?? ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+        { method: ctx.method, path: loggablePath(ctx), status: ctx.status, ms: Math.round(performance.now() - started) },
         'request',
       );
     }

@@ -58,6 +58,18 @@ function fieldErrors(where: string, error: z.ZodError): FieldError[] {
   }));
 }
 
+/**
+ * Strings PostgreSQL cannot store (NUL) or JSON cannot canonicalise (lone surrogates) are
+ * refused up front, wherever they are, so they never reach a query or the audit chain.
+ */
+function unstorableStrings(value: unknown, field: string, errors: FieldError[]): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000') || !value.isWellFormed()) errors.push({ field, message: 'contains a NUL or an unpaired surrogate' });
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) unstorableStrings(v, `${field}.${k}`, errors);
+  }
+}
+
 /** Validates params, query and body together so every problem is reported at once. */
 export function parseInput(spec: RouteSpec, ctx: Context): { params: unknown; query: unknown; body: unknown } {
   const errors: FieldError[] = [];
@@ -68,6 +80,10 @@ export function parseInput(spec: RouteSpec, ctx: Context): { params: unknown; qu
     errors.push(...fieldErrors(where, result.error));
     return undefined;
   };
+  unstorableStrings(ctx.params, 'params', errors);
+  unstorableStrings(ctx.query, 'query', errors);
+  unstorableStrings((ctx.request as { body?: unknown }).body, 'body', errors);
+  if (errors.length) throw new ValidationError(errors);
   const params = parse('params', spec.params, ctx.params);
   const query = parse('query', spec.query, ctx.query);
   if (hasBody(ctx) && !ctx.is('application/json')) {

@@ -11,7 +11,7 @@ export interface Principal {
   /** The role the credential acts with. */
   role: string;
   permissions: ReadonlySet<string>;
-  credential: { type: 'api_key'; id: string };
+  credential: { type: 'api_key'; id: string; expiresAt: Date | null };
 }
 
 export interface RequestMeta {
@@ -58,10 +58,5 @@ export class OrgScope {
 
   authorize(permission: Permission): void {
     if (!this.can(permission)) throw new ForbiddenError('auth.forbidden', `This needs the ${permission} permission.`);
-  }
-
-  /** The caller's role, or "owner" for the system (bootstrap and other operator commands). */
-  get role(): string {
-    return this.principal?.role ?? 'owner';
   }
 }

@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { testLoginRole } from './login-role.ts';
 import { loadConfig } from '../../config/config.loader.ts';
 import type { Config } from '../../config/config.schema.ts';
 import { createApp, type App } from '../../src/app.ts';
-import { openDatabase } from '../../src/db/orm.ts';
+import { databaseOptions, openDatabase } from '../../src/db/orm.ts';
 import type { Database } from '../../src/db/database.ts';
 
 export interface TestApp {
@@ -14,17 +15,31 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * On PostgreSQL the app logs in as it should in production: a login role that owns nothing and
+ * may only switch to gatehouse_app / gatehouse_platform (made by global-setup); the owner runs
+ * the migrations.
+ */
+function testDatabaseEnv(): Record<string, string> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) return {};
+  const login = new URL(url);
+  login.username = testLoginRole;
+  login.password = '';
+  return { DATABASE_URL: login.toString(), DATABASE_MIGRATION_URL: url };
+}
+
 /** The real app on an ephemeral port, on TEST_DATABASE_URL or a fresh embedded database. */
 export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     GATEHOUSE_DATA_DIR: 'memory://',
     LOG_LEVEL: 'silent',
-    ...(process.env.TEST_DATABASE_URL ? { DATABASE_URL: process.env.TEST_DATABASE_URL } : {}),
+    ...testDatabaseEnv(),
     ...env,
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, poolSize: 4 });
+  const db = await openDatabase({ ...databaseOptions(config, logger), poolSize: 4 });
   const app = await createApp(config, logger, db);
   const server = await app.listen(0);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -40,7 +40,7 @@ async function keyFor(t: TestApp, orgId: string, userId: string, role: string): 
 /** An org with its owner and the owner's API key, made through the services (not the API). */
 export async function createOrg(t: TestApp, name = `Org ${randomUUID().slice(0, 6)}`): Promise<TestOrg> {
   const user = await createUser(t, uniqueEmail('owner'));
-  const org = await createOrganization(t.db, { name, owner: { userId: user.id, source: 'bootstrap' }, principal: null, meta });
+  const { org } = await createOrganization(t.db, { name, owner: { userId: user.id, source: 'bootstrap' }, principal: null, meta });
   const key = await keyFor(t, org.id, user.id, 'owner');
   return { orgId: org.id, slug: org.slug, owner: { userId: user.id, email: user.email, key, api: client(t.url, key) } };
 }

@@ -102,6 +102,20 @@ test('a demoted creator\'s key loses what the creator lost', async () => {
   expect(res.status).toBe(403);
 });
 
+test('a key made with an expiring key expires with it, and never later', async () => {
+  const expiry = new Date(Date.now() + 3600_000);
+  const short = await org.owner.api('POST', keys(), { name: 'short', role: 'admin', expiresAt: expiry.toISOString() });
+  const shortApi = client(t.url, short.body.key);
+  const child = await shortApi('POST', keys(), { name: 'child', role: 'viewer' });
+  expect(child.status).toBe(201);
+  expect(child.body.expiresAt).toBe(expiry.toISOString());
+  const before = await snapshot(t, org.orgId);
+  const later = await shortApi('POST', keys(), { name: 'immortal', role: 'viewer', expiresAt: new Date(Date.now() + 7200_000).toISOString() });
+  expect(later.status).toBe(400);
+  expect(later.body.errors[0].field).toBe('body.expiresAt');
+  expect(await snapshot(t, org.orgId)).toEqual(before);
+});
+
 describe('bad input changes nothing', () => {
   const cases: [string, unknown, number, string][] = [
     ['unknown role', { name: 'x', role: 'superuser' }, 400, 'request.invalid'],
@@ -122,6 +136,12 @@ describe('bad input changes nothing', () => {
     const res = await org.owner.api('DELETE', `${keys()}/0123456789abcdef`);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('api_key.not_found');
+  });
+
+  test('a cursor that is not a key id answers 400', async () => {
+    const res = await org.owner.api('GET', `${keys()}?cursor=${Buffer.from('abc').toString('base64url')}`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].field).toBe('query.cursor');
   });
 
   test('a malformed key id answers 400', async () => {

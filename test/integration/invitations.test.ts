@@ -1,5 +1,6 @@
 import { client, startApp, type Reply, type TestApp } from '../helpers/app.ts';
-import { addMember, createOrg, createUser, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
+import { addMember, createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
+import { maxFailedAttempts } from '../../src/modules/invitations/invitation-accept.service.ts';
 import { RolesRepository } from '../../src/modules/roles/roles.repository.ts';
 import { hashPassword } from '../../src/modules/users/password.ts';
 import { UsersRepository } from '../../src/modules/users/users.repository.ts';
@@ -28,7 +29,7 @@ async function invite(emailAddress = uniqueEmail('invitee'), role = 'member', o:
 /** Everything a rejected request must leave as it was: the org's rows, users and queued mail. */
 async function stateOf(orgId: string, emailAddress: string) {
   const inOrg = await t.db.inOrg(orgId, async (em) => ({
-    invitations: await em.execute('SELECT id, email, role, status, token_hash, expires_at, accepted_by FROM invitations ORDER BY id'),
+    invitations: await em.execute('SELECT id, email, role, status, token_hash, expires_at, accepted_by, failed_attempts FROM invitations ORDER BY id'),
     members: await em.execute('SELECT user_id, role, source FROM memberships ORDER BY id'),
     audit: await em.execute('SELECT count(*)::int AS n FROM audit_events'),
   }));
@@ -46,6 +47,12 @@ async function expectRejected(res: Reply, status: number, code: string, before: 
 
 async function auditOf(orgId: string, targetId: string): Promise<{ type: string; before: unknown; after: unknown }[]> {
   return t.db.inOrg(orgId, (em) => em.execute('SELECT type, before, after FROM audit_events WHERE target_id = ? ORDER BY seq', [targetId]));
+}
+
+/** `state` with one invitation's failed-attempt count set to `n`: the one change a wrong password makes. */
+function withFailedAttempts<S extends { invitations: unknown }>(state: S, invitationId: string, n: number): S {
+  const invitations = (state.invitations as Array<Record<string, unknown>>).map((i) => (i.id === invitationId ? { ...i, failed_attempts: n } : i));
+  return { ...state, invitations };
 }
 
 async function existingUser(withPassword: boolean): Promise<{ id: string; email: string }> {
@@ -91,13 +98,6 @@ describe('invite and accept', () => {
     expect(joined.body).toEqual({ orgId: org.orgId, userId: user.id, role: 'viewer' });
   });
 
-  test('an existing user without a password (SSO only) joins without setting one', async () => {
-    const user = await existingUser(false);
-    const { token } = await invite(user.email);
-    const joined = await accept(token);
-    expect(joined.status).toBe(200);
-    expect(joined.body.userId).toBe(user.id);
-  });
 });
 
 describe('accept rejections', () => {
@@ -148,26 +148,104 @@ describe('accept rejections', () => {
     await expectRejected(await accept(token, { password: 'short' }), 400, 'request.invalid', before, org.orgId, email);
   });
 
-  test('the wrong password for an existing user is 401 and changes nothing', async () => {
+  test('the wrong password for an existing user is 401 and changes nothing but the attempt count', async () => {
     const user = await existingUser(true);
+    const { res, token } = await invite(user.email);
+    const before = await stateOf(org.orgId, user.email);
+    const wrong = await accept(token, { password: 'not the right password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.code).toBe('auth.unauthenticated');
+    const counted = withFailedAttempts(before, res.body.id, 1);
+    expect(await stateOf(org.orgId, user.email)).toEqual(counted);
+    // No password at all is refused without counting a guess.
+    await expectRejected(await accept(token), 401, 'auth.unauthenticated', counted, org.orgId, user.email);
+  });
+
+  test('an existing user without a password (SSO only) is 409 sign_in_required and changes nothing', async () => {
+    const user = await existingUser(false);
     const { token } = await invite(user.email);
     const before = await stateOf(org.orgId, user.email);
-    await expectRejected(await accept(token, { password: 'not the right password' }), 401, 'auth.unauthenticated', before, org.orgId, user.email);
-    await expectRejected(await accept(token), 401, 'auth.unauthenticated', before, org.orgId, user.email);
+    // The token proves control of the mailbox at best (the inviter saw the link too), not of the account.
+    const res = await accept(token);
+    await expectRejected(res, 409, 'invitation.sign_in_required', before, org.orgId, user.email);
+    expect(res.body.detail).toMatch(/signing in/);
+    // Nor can a token holder give the account a password this way.
+    await expectRejected(await accept(token, { password }), 409, 'invitation.sign_in_required', before, org.orgId, user.email);
   });
 
   test('an invitee who became a member meanwhile is 409 and changes nothing', async () => {
-    const user = await createUser(t);
+    const user = await existingUser(true);
     const { token } = await invite(user.email);
     await t.db.inOrg(org.orgId, (em) => em.execute(`INSERT INTO memberships (id, org_id, user_id, role, source) VALUES (gen_random_uuid(), ?, ?, 'viewer', 'sso')`, [org.orgId, user.id]));
     const before = await stateOf(org.orgId, user.email);
-    await expectRejected(await accept(token), 409, 'member.exists', before, org.orgId, user.email);
+    await expectRejected(await accept(token, { password }), 409, 'member.exists', before, org.orgId, user.email);
   });
 
   test('unknown fields in the accept body are 400 and change nothing', async () => {
     const { token, email } = await invite();
     const before = await stateOf(org.orgId, email);
     await expectRejected(await accept(token, { password, role: 'owner' }), 400, 'request.invalid', before, org.orgId, email);
+  });
+});
+
+describe('password guessing on accept', () => {
+  const wrong = { password: 'not the right password' };
+
+  async function guessWrong(token: string, times: number): Promise<void> {
+    for (let i = 0; i < times; i++) {
+      const res = await accept(token, wrong);
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('auth.unauthenticated');
+    }
+  }
+
+  test('four wrong passwords, then the right one joins', async () => {
+    const user = await existingUser(true);
+    const { res, token } = await invite(user.email);
+    const before = await stateOf(org.orgId, user.email);
+    await guessWrong(token, maxFailedAttempts - 1);
+    // Each wrong password was counted although its request failed, and nothing else changed.
+    expect(await stateOf(org.orgId, user.email)).toEqual(withFailedAttempts(before, res.body.id, maxFailedAttempts - 1));
+    const joined = await accept(token, { password });
+    expect(joined.status).toBe(200);
+    expect(joined.body).toEqual({ orgId: org.orgId, userId: user.id, role: 'member' });
+    expect((await auditOf(org.orgId, res.body.id)).map((e) => e.type)).toEqual(['member.invited', 'invitation.accepted']);
+  });
+
+  test('five wrong passwords retire the invitation: the right one is then 410 and creates no membership', async () => {
+    const user = await existingUser(true);
+    const { res, token } = await invite(user.email);
+    const before = await stateOf(org.orgId, user.email);
+    await guessWrong(token, maxFailedAttempts);
+
+    const locked = await stateOf(org.orgId, user.email);
+    const [invitation] = (locked.invitations as Array<Record<string, unknown>>).filter((i) => i.id === res.body.id);
+    expect(invitation).toMatchObject({ status: 'cancelled', failed_attempts: maxFailedAttempts, accepted_by: null });
+    expect(locked.members).toEqual(before.members);
+    expect(locked.users).toEqual(before.users);
+    expect(locked.mail).toEqual(before.mail);
+    const trail = await auditOf(org.orgId, res.body.id);
+    expect(trail.map((e) => e.type)).toEqual(['member.invited', 'invitation.locked']);
+    expect(trail[1]).toMatchObject({
+      before: { status: 'pending', failedAttempts: maxFailedAttempts - 1 },
+      after: { status: 'cancelled', failedAttempts: maxFailedAttempts },
+    });
+
+    await expectRejected(await accept(token, { password }), 410, 'invitation.cancelled', locked, org.orgId, user.email);
+    await expectRejected(await accept(token, wrong), 410, 'invitation.cancelled', locked, org.orgId, user.email);
+    const members = await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/members?limit=200`);
+    expect(members.body.data.map((m: { userId: string }) => m.userId)).not.toContain(user.id);
+  });
+
+  test('concurrent wrong passwords are counted one by one: no more than five are tried', async () => {
+    const user = await existingUser(true);
+    const { res, token } = await invite(user.email);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => accept(token, wrong)));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([...Array(maxFailedAttempts).fill(401), ...Array(12 - maxFailedAttempts).fill(410)]);
+    const { invitations } = await stateOf(org.orgId, user.email);
+    expect((invitations as Array<Record<string, unknown>>).find((i) => i.id === res.body.id)).toMatchObject({ status: 'cancelled', failed_attempts: maxFailedAttempts });
+    expect((await auditOf(org.orgId, res.body.id)).map((e) => e.type)).toEqual(['member.invited', 'invitation.locked']);
   });
 });
 

@@ -58,6 +58,18 @@ test('removing a member deletes the membership and audits it', async () => {
   expect(list.body.data.map((x: { userId: string }) => x.userId)).not.toContain(m.userId);
 });
 
+test('a removed member leaves their teams, each removal audited', async () => {
+  const m = await addMember(t, org.orgId, 'member');
+  const team = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/teams`, { name: `Team ${m.userId}` });
+  await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/teams/${team.body.id}/members`, { userId: m.userId, role: 'member' });
+  expect((await org.owner.api('DELETE', `${members()}/${m.userId}`)).status).toBe(204);
+  const teamMembers = await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/teams/${team.body.id}/members`);
+  expect(teamMembers.body.data).toEqual([]);
+  const events = await t.db.inOrg(org.orgId, (em) => em.execute<{ type: string }[]>(
+    'SELECT type FROM audit_events WHERE target_id = ? ORDER BY seq', [m.userId]));
+  expect(events.map((e) => e.type)).toEqual(['team.member_added', 'team.member_removed', 'member.removed']);
+});
+
 describe('bad input changes nothing', () => {
   test('unknown member id answers 404 member.not_found', async () => {
     const before = await snapshot(t, org.orgId);
@@ -90,6 +102,12 @@ describe('bad input changes nothing', () => {
 
   test('a bad cursor answers 400', async () => {
     const res = await org.owner.api('GET', `${members()}?cursor=%%%`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].field).toBe('query.cursor');
+  });
+
+  test('a well-formed cursor that is not an id answers 400, not 500', async () => {
+    const res = await org.owner.api('GET', `${members()}?cursor=${Buffer.from('abc').toString('base64url')}`);
     expect(res.status).toBe(400);
     expect(res.body.errors[0].field).toBe('query.cursor');
   });

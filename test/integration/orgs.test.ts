@@ -1,13 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { startApp, client, type TestApp } from '../helpers/app.ts';
 import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
 import { snapshot } from '../helpers/snapshot.ts';
 
 let t: TestApp;
 let org: TestOrg;
+// Slugs are global: a per-run suffix keeps these tests repeatable on a shared database.
+const run = randomUUID().slice(0, 6);
 
 beforeAll(async () => {
   t = await startApp();
-  org = await createOrg(t, 'Acme Widgets');
+  org = await createOrg(t, `Acme Widgets ${run}`);
 });
 afterAll(() => t.close());
 
@@ -16,18 +19,30 @@ const path = () => `/api/v1/orgs/${org.orgId}`;
 test('GET /orgs lists the credential\'s org; GET /orgs/:orgId returns it', async () => {
   const list = await org.owner.api('GET', '/api/v1/orgs');
   expect(list.status).toBe(200);
-  expect(list.body).toEqual({ data: [expect.objectContaining({ id: org.orgId, slug: 'acme-widgets', kind: 'team' })], nextCursor: null });
+  expect(list.body).toEqual({ data: [expect.objectContaining({ id: org.orgId, slug: `acme-widgets-${run}`, kind: 'team' })], nextCursor: null });
   const one = await org.owner.api('GET', path());
-  expect(one.body).toMatchObject({ id: org.orgId, name: 'Acme Widgets' });
+  expect(one.body).toMatchObject({ id: org.orgId, name: `Acme Widgets ${run}` });
 });
 
-test('POST /orgs creates an org owned by the calling user, with a derived unique slug', async () => {
-  const first = await org.owner.api('POST', '/api/v1/orgs', { name: 'Side Project' });
-  const second = await org.owner.api('POST', '/api/v1/orgs', { name: 'Side Project' });
+test('POST /orgs creates an org owned by the calling user, with a derived unique slug and its own owner key', async () => {
+  const first = await org.owner.api('POST', '/api/v1/orgs', { name: `Side Project ${run}` });
+  const second = await org.owner.api('POST', '/api/v1/orgs', { name: `Side Project ${run}` });
   expect(first.status).toBe(201);
   expect(second.status).toBe(201);
-  expect(first.body.slug).toBe('side-project');
-  expect(second.body.slug).toMatch(/^side-project-[0-9a-f]{6}$/);
+  expect(first.body.slug).toBe(`side-project-${run}`);
+  expect(second.body.slug).toMatch(new RegExp(`^side-project-${run}-[0-9a-f]{6}$`));
+  const members = await client(t.url, first.body.apiKey)('GET', `/api/v1/orgs/${first.body.id}/members`);
+  expect(members.body.data).toEqual([expect.objectContaining({ userId: org.owner.userId, role: 'owner', source: 'created' })]);
+  // the calling key stays bound to its own org
+  expect((await org.owner.api('GET', `/api/v1/orgs/${first.body.id}`)).status).toBe(404);
+});
+
+test.each(['admin', 'member', 'viewer'])('POST /orgs with a %s key answers 403 and creates nothing', async (role) => {
+  const m = await addMember(t, org.orgId, role);
+  const res = await m.api('POST', '/api/v1/orgs', { name: 'Squatter', slug: `squat-${role}-${run}` });
+  expect(res.status).toBe(403);
+  const taken = await org.owner.api('POST', '/api/v1/orgs', { name: 'Mine', slug: `squat-${role}-${run}` });
+  expect(taken.status).toBe(201);
 });
 
 test('POST /orgs with a taken slug answers 409 org.slug_taken', async () => {
@@ -42,7 +57,7 @@ test('PATCH renames the org and writes org.updated with before and after', async
   expect(res.body.name).toBe('Acme Renamed');
   const events = await t.db.inOrg(org.orgId, (em) => em.execute<{ before: any; after: any }[]>(
     `SELECT before, after FROM audit_events WHERE type = 'org.updated' ORDER BY seq DESC LIMIT 1`));
-  expect(events[0]!.before.name).toBe('Acme Widgets');
+  expect(events[0]!.before.name).toBe(`Acme Widgets ${run}`);
   expect(events[0]!.after.name).toBe('Acme Renamed');
 });
 
@@ -82,6 +97,23 @@ describe('bad input changes nothing', () => {
   test('a malformed org id answers 404, not 500', async () => {
     const res = await org.owner.api('GET', '/api/v1/orgs/not-a-uuid/members');
     expect(res.status).toBe(404);
+  });
+
+  test('a wrong method answers a 405 problem', async () => {
+    const res = await org.owner.api('PUT', path(), { name: 'x' });
+    expect(res.status).toBe(405);
+    expect(res.body.code).toBe('request.method_not_allowed');
+  });
+
+  test.each([
+    ['a NUL character', 'Acme\\u0000Corp'],
+    ['an unpaired surrogate', 'Acme \\ud800'],
+  ])('a name with %s answers 400 and changes nothing', async (_name, json) => {
+    const before = await snapshot(t, org.orgId);
+    const res = await org.owner.api('PATCH', path(), `{"name":"${json}"}`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].field).toBe('body.name');
+    expect(await snapshot(t, org.orgId)).toEqual(before);
   });
 
   test('an unknown route answers a 404 problem', async () => {
@@ -136,6 +168,28 @@ describe('ownership', () => {
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('member.owner_by_transfer');
     expect(await snapshot(t, o.orgId)).toEqual(before);
+  });
+
+  test('a transfer racing a removal of the heir never leaves the org without its one owner', async () => {
+    const o = await createOrg(t);
+    const admin = await addMember(t, o.orgId, 'admin');
+    const heir = await addMember(t, o.orgId, 'member');
+    const [transfer, removal] = await Promise.all([
+      o.owner.api('POST', `/api/v1/orgs/${o.orgId}/transfer-ownership`, { userId: heir.userId }),
+      admin.api('DELETE', `/api/v1/orgs/${o.orgId}/members/${heir.userId}`),
+    ]);
+    expect([transfer.status, removal.status].sort()).toEqual(transfer.status === 204 ? [204, 403] : [204, 404]);
+    const [row] = await t.db.inOrg(o.orgId, (em) => em.execute<{ n: string | number }[]>(`SELECT count(*) AS n FROM memberships WHERE role = 'owner'`));
+    expect(Number(row!.n)).toBe(1);
+  });
+
+  test('two transfers at once: one wins, the other is refused, never a 500', async () => {
+    const o = await createOrg(t);
+    const a1 = await addMember(t, o.orgId, 'admin');
+    const a2 = await addMember(t, o.orgId, 'admin');
+    const results = await Promise.all([a1, a2].map((heir) =>
+      o.owner.api('POST', `/api/v1/orgs/${o.orgId}/transfer-ownership`, { userId: heir.userId })));
+    expect(results.map((r) => r.status).sort()).toEqual([204, 403]);
   });
 
   test('deleting the org removes it; its keys stop working', async () => {

@@ -52,10 +52,12 @@ function fakeTransport(failFor: string[] = []): MailTransport & { sent: Outgoing
   };
 }
 
-// A large batch: other test files may have queued mail in a shared database.
+// A long round: other test files may have queued mail in a shared database.
 function dispatcher(transport: MailTransport, opts: Partial<DispatcherOptions> = {}): OutboxDispatcher {
-  return new OutboxDispatcher({ db: t.db, transport, from: 'Gatehouse <test@example.test>', logger: silent, batchSize: 1000, ...opts });
+  return new OutboxDispatcher({ db: t.db, transport, from: 'Gatehouse <test@example.test>', logger: silent, roundSize: 1000, ...opts });
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('an invitation queues one message in the outbox, carrying the accept link', async () => {
   const { email, acceptUrl } = await invite();
@@ -117,6 +119,81 @@ test('a failed attempt is not retried before its backoff runs out', async () => 
   await dispatcher(transport).drainOnce();
   expect(transport.sent.filter((m) => m.to === email)).toHaveLength(0);
   expect((await outboxOf(email))[0]).toMatchObject({ status: 'pending', attempts: 1 });
+});
+
+describe('leases', () => {
+  test('each message is claimed right before its own send: the ones still waiting in a round hold no lease', async () => {
+    const mine = [(await invite()).email, (await invite()).email, (await invite()).email];
+    const leaseMs = 60_000;
+    const seen: Array<{ to: string; rows: Array<{ recipient: string; attempts: number; lease_left_ms: number }> }> = [];
+    const transport: MailTransport = {
+      async send(mail) {
+        if (!mine.includes(mail.to)) return;
+        const rows = await t.db.asPlatform((em) => em.execute<Array<{ recipient: string; attempts: number; lease_left_ms: number }>>(
+          `SELECT recipient, attempts, (extract(epoch FROM available_at - now()) * 1000)::float8 AS lease_left_ms
+             FROM outbox_messages WHERE recipient IN (?, ?, ?)`, mine));
+        seen.push({ to: mail.to, rows });
+      },
+    };
+    await dispatcher(transport, { leaseMs }).drainOnce();
+    expect(seen.map((s) => s.to).sort()).toEqual([...mine].sort());
+    seen.forEach(({ to, rows }, k) => {
+      const sending = rows.find((r) => r.recipient === to)!;
+      // A fresh, full lease for this one send...
+      expect(sending.attempts).toBe(1);
+      expect(sending.lease_left_ms).toBeGreaterThan(leaseMs - 10_000);
+      // ...while the messages not reached yet are not claimed at all.
+      expect(rows.filter((r) => r.attempts === 1)).toHaveLength(k + 1);
+      expect(rows.filter((r) => r.attempts === 0)).toHaveLength(mine.length - 1 - k);
+    });
+  });
+
+  test('a round that outlasts the lease sends no message twice, with another dispatcher polling meanwhile', async () => {
+    const mine: string[] = [];
+    for (let i = 0; i < 5; i++) mine.push((await invite()).email);
+    const sendMs = 150;
+    const leaseMs = 400;
+    const sends: string[] = [];
+    const slow = (): MailTransport => ({
+      async send(mail) {
+        if (!mine.includes(mail.to)) return;
+        sends.push(mail.to);
+        await sleep(sendMs);
+      },
+    });
+    const opts = { leaseMs, retryDelayMs: () => 60_000 };
+    // Alone, this round takes 5 × 150 ms, longer than the lease.
+    const first = dispatcher(slow(), opts).drainOnce();
+    const other = dispatcher(slow(), opts);
+    for (let i = 0; i < 4; i++) {
+      await sleep(leaseMs / 2);
+      await other.drainOnce();
+    }
+    await first;
+    expect([...sends].sort()).toEqual([...mine].sort());
+    for (const email of mine) expect((await outboxOf(email))[0]).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+
+  test('stopping mid-round ends it after the message being sent, leaving the rest unclaimed', async () => {
+    const mine = [(await invite()).email, (await invite()).email, (await invite()).email];
+    const sent: string[] = [];
+    let stopping: Promise<void> | undefined;
+    const running = dispatcher({
+      async send(mail) {
+        if (!mine.includes(mail.to)) return;
+        sent.push(mail.to);
+        // Not awaited here: stop() waits for this very round.
+        stopping ??= running.stop();
+      },
+    });
+    const result = await running.drainOnce();
+    await stopping;
+    expect(sent).toHaveLength(1);
+    expect(result.sent).toBe(result.claimed);
+    const rows = (await Promise.all(mine.map(outboxOf))).map(([row]) => row!);
+    expect(rows.filter((r) => r.status === 'sent')).toEqual([expect.objectContaining({ recipient: sent[0], attempts: 1 })]);
+    expect(rows.filter((r) => r.status === 'pending').map((r) => r.attempts)).toEqual([0, 0]);
+  });
 });
 
 test('the default backoff doubles from 30 seconds up to an hour', () => {

@@ -110,3 +110,18 @@ test('the app role cannot edit or delete audit events (append-only)', async () =
   await expect(t.db.inOrg(a.orgId, (em) => em.execute(`UPDATE audit_events SET type = 'x'`))).rejects.toThrow(/permission denied/);
   await expect(t.db.inOrg(a.orgId, (em) => em.execute('DELETE FROM audit_events'))).rejects.toThrow(/permission denied/);
 });
+
+test('on PostgreSQL the login itself can read nothing, so leaving the app role gains nothing', async () => {
+  const [session] = await t.db.withoutOrg((em) => em.execute<{ rolsuper: boolean }[]>(
+    'SELECT rolsuper FROM pg_roles WHERE rolname = session_user'));
+  if (!process.env.TEST_DATABASE_URL) {
+    // The embedded database (development only) is one PGlite session, always a superuser.
+    expect(session!.rolsuper).toBe(true);
+    return;
+  }
+  expect(session!.rolsuper).toBe(false);
+  await expect(t.db.inOrg(a.orgId, async (em) => {
+    await em.execute('RESET ROLE');
+    return em.execute('SELECT count(*) FROM memberships');
+  })).rejects.toThrow(/permission denied/);
+});

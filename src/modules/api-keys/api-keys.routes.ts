@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApiServices } from '../../http/api-services.ts';
-import { pageQuery, pageSchema } from '../../http/pagination.ts';
+import { cursorOf, pageQuery, pageSchema } from '../../http/pagination.ts';
 import { defineRoute, type RouteSpec } from '../../http/route.ts';
 import { name, orgParams, roleKey, timestamp } from '../../http/schemas.ts';
 import { ApiKeysService } from './api-keys.service.ts';
@@ -28,7 +28,7 @@ export function apiKeyRoutes({ apiKeyTokens }: ApiServices): RouteSpec[] {
     defineRoute({
       method: 'get', path: '/orgs/:orgId/api-keys', zone: 'org', tag: 'api-keys', summary: 'List API keys (all for managers, one\'s own otherwise)',
       params: orgParams,
-      query: pageQuery,
+      query: pageQuery.extend({ cursor: cursorOf(/^[0-9a-f]{16}$/, 'a key id').optional() }),
       responses: { 200: { description: 'A page of keys', schema: pageSchema(apiKeySchema) } },
       handler: async ({ query, ctx }) => ({ status: 200, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).list(query) }),
     }),

@@ -2,7 +2,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts'
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { MembersRepository } from '../members/members.repository.ts';
-import { resolveRole, withinCaller } from '../roles/role-catalog.ts';
+import { assertMemberWithinCaller, grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
 import type { ApiKey } from './api-key.entity.ts';
 import type { ApiKeyTokens } from './api-key-token.ts';
@@ -53,14 +53,17 @@ export class ApiKeysService {
   async create(input: NewApiKey, creatorUserId = this.#scope.userId): Promise<ApiKeyView & { key: string }> {
     if (!this.#scope.can('api_keys:manage')) this.#scope.authorize('api_keys:create');
     if (!creatorUserId) throw new ForbiddenError();
-    const role = await resolveRole(this.#scope, input.role);
-    if (!role) throw new ValidationError([{ field: 'body.role', message: `unknown role "${input.role}"` }]);
-    if (!withinCaller(this.#scope, role.permissions)) {
-      throw new ForbiddenError('role.above_caller', 'A key cannot have permissions its creator does not hold.');
-    }
+    const role = await grantableRole(this.#scope, input.role);
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw new ValidationError([{ field: 'body.expiresAt', message: 'must be in the future' }]);
     }
+    // A key made with an expiring key expires no later than its maker (by default, with it), so
+    // it cannot outlive it.
+    const makerExpiry = this.#scope.principal?.credential.expiresAt ?? null;
+    if (makerExpiry && input.expiresAt && input.expiresAt > makerExpiry) {
+      throw new ValidationError([{ field: 'body.expiresAt', message: `must be no later than ${makerExpiry.toISOString()}, the calling key's expiry` }]);
+    }
+    const expiresAt = input.expiresAt ?? makerExpiry;
     const issued = this.#tokens.issue();
     const key = await this.#keys.create({
       id: issued.id,
@@ -69,7 +72,7 @@ export class ApiKeysService {
       role: role.key,
       secretHash: issued.secretHash,
       createdBy: creatorUserId,
-      expiresAt: input.expiresAt ?? null,
+      expiresAt,
     });
     await recordAudit(this.#scope, { type: 'api_key.created', target: { type: 'api_key', id: key.id }, after: apiKeyView(key) });
     return { ...apiKeyView(key), key: issued.token };
@@ -92,7 +95,8 @@ export class ApiKeysService {
     if (mine) {
       if (!this.#scope.can('api_keys:manage')) this.#scope.authorize('api_keys:create');
     } else {
-      await this.#guardCreator(key.createdBy);
+      const creator = await new MembersRepository(this.#scope.em).findByUser(key.createdBy);
+      if (creator) await assertMemberWithinCaller(this.#scope, creator.role);
     }
     if (!key.revokedAt) {
       key.revokedAt = new Date();
@@ -100,14 +104,5 @@ export class ApiKeysService {
       await recordAudit(this.#scope, { type: 'api_key.revoked', target: { type: 'api_key', id: key.id }, after: apiKeyView(key) });
     }
     return apiKeyView(key);
-  }
-
-  /** Admins never touch the owner, so neither do they revoke the owner's keys. */
-  async #guardCreator(userId: string): Promise<void> {
-    const creator = await new MembersRepository(this.#scope.em).findByUser(userId);
-    const role = creator ? await resolveRole(this.#scope, creator.role) : null;
-    if (role && !withinCaller(this.#scope, role.permissions)) {
-      throw new ForbiddenError('member.above_caller', 'That key belongs to a member whose role holds permissions you do not.');
-    }
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApiServices } from '../../http/api-services.ts';
-import { pageQuery, pageSchema } from '../../http/pagination.ts';
+import { cursorOf, pageQuery, pageSchema } from '../../http/pagination.ts';
 import { defineRoute, type RouteSpec } from '../../http/route.ts';
 import { orgParams } from '../../http/schemas.ts';
 import { contentTypes, exportFormats } from './audit-export.ts';
@@ -50,14 +50,7 @@ function untilAfterSince(q: { since?: Date; until?: Date }, ctx: z.RefinementCtx
 }
 
 // The cursor is the seq of the last event shown (newest first), base64url-encoded.
-const seqCursor = z.string().max(40).transform((value, ctx) => {
-  const decoded = Buffer.from(value, 'base64url').toString('utf8');
-  if (!/^[1-9][0-9]{0,14}$/.test(decoded)) {
-    ctx.addIssue({ code: 'custom', message: 'not a cursor this API issued' });
-    return z.NEVER;
-  }
-  return Number(decoded);
-});
+const seqCursor = cursorOf(/^[1-9][0-9]{0,14}$/, 'a sequence number').transform(Number);
 
 // `?format=jsonl|csv` turns the list into an export of every matching event, which is not paginated.
 const listQuery = pageQuery

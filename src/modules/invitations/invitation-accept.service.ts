@@ -26,9 +26,18 @@ export interface Accepted {
 }
 
 export const minPasswordLength = 12;
+/** Wrong passwords an invitation tolerates before it is retired (cancelled). */
+export const maxFailedAttempts = 5;
 
 function notFound(): NotFoundError {
   return new NotFoundError('invitation.not_found', 'No such invitation.');
+}
+
+/** A wrong password for the invitee's existing account: counted on the invitation, then thrown. */
+class PasswordMismatch extends UnauthorizedError {
+  constructor() {
+    super('The password does not match the account of this email.');
+  }
 }
 
 /**
@@ -45,8 +54,15 @@ export async function acceptInvitation(
   const tokenHash = isInvitationToken(token) ? hashInvitationToken(token) : null;
   const found = tokenHash ? await deps.platform.findInvitationByTokenHash(tokenHash) : null;
   if (!tokenHash || !found) throw notFound();
-  return deps.db.inOrg(found.org_id, (em) =>
+  // A wrong password must be counted although the request fails. It is counted by the transaction
+  // that checked it, under the invitation's row lock, which commits before the 401 is thrown.
+  // Counting in a second transaction after a rollback would leave a gap: guesses queued on the
+  // lock would each be checked against the old count, so concurrent requests could try far more
+  // than the limit before any count landed.
+  const outcome = await deps.db.inOrg(found.org_id, (em) =>
     new InvitationAcceptance(new OrgScope(found.org_id, em, null, meta)).accept(found.id, tokenHash, input));
+  if (outcome instanceof PasswordMismatch) throw outcome;
+  return outcome;
 }
 
 export class InvitationAcceptance {
@@ -58,13 +74,69 @@ export class InvitationAcceptance {
     this.#invitations = new InvitationsRepository(scope.em);
   }
 
-  async accept(invitationId: string, tokenHash: string, input: AcceptInput): Promise<Accepted> {
+  /** Joins the invitee, or (a wrong password) returns the error to throw once the count commits. */
+  async accept(invitationId: string, tokenHash: string, input: AcceptInput): Promise<Accepted | PasswordMismatch> {
     const invitation = await this.#invitations.findForUpdate(invitationId);
     // A resend between the look-up and the lock replaced the token: the old one is unknown now.
     if (!invitation || invitation.tokenHash !== tokenHash) throw notFound();
     checkAcceptable(invitation);
     if (!(await resolveRole(this.#scope, invitation.role))) throw roleGone();
-    const { user, created } = await this.#user(invitation.email, input);
+    const existing = await new UsersRepository(this.#scope.em).findByEmail(invitation.email);
+    // Nothing is written before this check, so committing a wrong password commits only its count.
+    if (existing && !(await this.#proves(existing, input))) return this.#countFailedAttempt(invitation);
+    const user = existing ?? (await this.#createUser(invitation.email, input));
+    return this.#join(invitation, user, !existing);
+  }
+
+  /**
+   * An existing account must be proven: the token shows control of the mailbox at best (the
+   * inviter saw the link too), not of the account. One with a password proves it with the
+   * password; one without (SSO only) cannot prove anything here, and an invite link never sets a
+   * password, so it must accept by signing in.
+   */
+  async #proves(user: User, input: AcceptInput): Promise<boolean> {
+    if (!user.passwordHash) {
+      throw new ConflictError('invitation.sign_in_required',
+        'This email belongs to an account that signs in without a password; accept the invitation by signing in to it (hosted sign-in is not available yet).');
+    }
+    // No password at all is not a guess: refused without counting.
+    if (!input.password) throw new UnauthorizedError('This email already has an account: send its password to accept.');
+    return verifyPassword(input.password, user.passwordHash);
+  }
+
+  /** The brake on guessing an account's password through its invitation: retired at the limit. */
+  async #countFailedAttempt(invitation: Invitation): Promise<PasswordMismatch> {
+    const before = { status: invitation.status, failedAttempts: invitation.failedAttempts };
+    invitation.failedAttempts += 1;
+    const locked = invitation.failedAttempts >= maxFailedAttempts;
+    if (locked) invitation.status = 'cancelled';
+    await this.#invitations.save();
+    if (locked) {
+      await recordAudit(this.#scope, {
+        type: 'invitation.locked',
+        target: { type: 'invitation', id: invitation.id },
+        before,
+        after: { status: invitation.status, failedAttempts: invitation.failedAttempts },
+      });
+    }
+    return new PasswordMismatch();
+  }
+
+  async #createUser(email: string, input: AcceptInput): Promise<User> {
+    if (!input.password || input.password.length < minPasswordLength) {
+      throw new ValidationError([{ field: 'body.password', message: `a password of at least ${minPasswordLength} characters is required to create your account` }]);
+    }
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await new UsersRepository(this.#scope.em).create({ email, name: input.name ?? null, passwordHash });
+    } catch (err) {
+      // Another sign-up of the same email committed first; accepting again will sign in to it.
+      if (err instanceof UniqueConstraintViolationException) throw new ConflictError('user.exists', 'An account with this email was just created; try again.');
+      throw err;
+    }
+  }
+
+  async #join(invitation: Invitation, user: User, created: boolean): Promise<Accepted> {
     const members = new MembersRepository(this.#scope.em);
     if (await members.findByUser(user.id)) {
       throw new ConflictError('member.exists', 'You are already a member of this organization.');
@@ -87,39 +159,6 @@ export class InvitationAcceptance {
       after: { status: invitation.status, acceptedBy: user.id, acceptedAt: invitation.acceptedAt },
     });
     return { orgId: this.#scope.orgId, userId: user.id, role: invitation.role };
-  }
-
-  /**
-   * The invitee's account. A new one needs a password. An existing one with a password must
-   * prove it: the token shows control of the mailbox, not of the account. An existing account
-   * without a password (SSO only) keeps its sign-in methods: an invite link never sets one.
-   */
-  async #user(email: string, input: AcceptInput): Promise<{ user: User; created: boolean }> {
-    const users = new UsersRepository(this.#scope.em);
-    const existing = await users.findByEmail(email);
-    if (existing?.passwordHash) {
-      if (!input.password || !(await verifyPassword(input.password, existing.passwordHash))) {
-        throw new UnauthorizedError('The password does not match the account of this email.');
-      }
-      return { user: existing, created: false };
-    }
-    if (existing) {
-      if (input.password) {
-        throw new ValidationError([{ field: 'body.password', message: 'this account has no password; accept without one' }]);
-      }
-      return { user: existing, created: false };
-    }
-    if (!input.password || input.password.length < minPasswordLength) {
-      throw new ValidationError([{ field: 'body.password', message: `a password of at least ${minPasswordLength} characters is required to create your account` }]);
-    }
-    const passwordHash = await hashPassword(input.password);
-    try {
-      return { user: await users.create({ email, name: input.name ?? null, passwordHash }), created: true };
-    } catch (err) {
-      // Another sign-up of the same email committed first; accepting again will sign in to it.
-      if (err instanceof UniqueConstraintViolationException) throw new ConflictError('user.exists', 'An account with this email was just created; try again.');
-      throw err;
-    }
   }
 }
 

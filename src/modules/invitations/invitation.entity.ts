@@ -17,6 +17,8 @@ export const Invitation = defineEntity({
     acceptedBy: p.uuid().nullable(),
     expiresAt: p.datetime(),
     acceptedAt: p.datetime().nullable(),
+    /** Wrong passwords given for the invitee's existing account; the invitation is retired at the limit. */
+    failedAttempts: p.integer().default(0),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -1,12 +1,12 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Config } from '../../../config/config.schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import { OrgsRepository } from '../orgs/orgs.repository.ts';
-import { resolveRole, withinCaller } from '../roles/role-catalog.ts';
+import { assertWithinCaller, grantableRole, resolveRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
 import { normalizeEmail, UsersRepository } from '../users/users.repository.ts';
 import type { Invitation, InvitationStatus } from './invitation.entity.ts';
@@ -70,9 +70,9 @@ export class InvitationsService {
     this.#scope.authorize('members:invite');
     const email = normalizeEmail(input.email);
     if (input.role === 'owner') throw new ConflictError('member.owner_by_transfer', 'Ownership changes hands only through transfer-ownership.');
-    const role = await resolveRole(this.#scope, input.role);
-    if (!role) throw new ValidationError([{ field: 'body.role', message: `unknown role "${input.role}"` }]);
-    this.#checkGrantable(role.permissions);
+    // An invitation is a deferred grant: whoever issues, renews or withdraws it must be able to
+    // grant its role (so an admin never deals in roles above their own).
+    await grantableRole(this.#scope, input.role);
     await this.#checkNotMember(email);
     await this.#retireExpired(email);
     const issued = issueInvitationToken();
@@ -102,7 +102,7 @@ export class InvitationsService {
     this.#checkPending(invitation);
     // A custom role deleted since can still be withdrawn by anyone who may invite.
     const role = await resolveRole(this.#scope, invitation.role);
-    if (role) this.#checkGrantable(role.permissions);
+    if (role) assertWithinCaller(this.#scope, role.permissions);
     const before = stateOf(invitation);
     invitation.status = 'cancelled';
     await this.#invitations.save();
@@ -117,7 +117,7 @@ export class InvitationsService {
     this.#checkPending(invitation);
     const role = await resolveRole(this.#scope, invitation.role);
     if (!role) throw roleGone();
-    this.#checkGrantable(role.permissions);
+    assertWithinCaller(this.#scope, role.permissions);
     await this.#checkNotMember(invitation.email);
     const before = stateOf(invitation);
     const issued = issueInvitationToken();
@@ -140,16 +140,6 @@ export class InvitationsService {
   #checkPending(invitation: Invitation): void {
     if (invitation.status === 'accepted' || invitation.status === 'cancelled') {
       throw new ConflictError('invitation.not_pending', `The invitation is ${invitation.status}.`);
-    }
-  }
-
-  /**
-   * An invitation is a deferred grant: whoever issues, renews or withdraws it must be able to
-   * grant its role (so an admin never deals in roles above their own).
-   */
-  #checkGrantable(permissions: readonly string[]): void {
-    if (!withinCaller(this.#scope, permissions)) {
-      throw new ForbiddenError('role.above_caller', 'You cannot grant a role with permissions you do not hold.');
     }
   }
 

@@ -9,8 +9,8 @@ export interface DispatcherOptions {
   transport: MailTransport;
   from: string;
   logger: Logger;
-  /** Messages claimed per round. */
-  batchSize?: number;
+  /** Messages sent per round at most (each claimed just before its send). */
+  roundSize?: number;
   /** Attempts before a message is marked failed. */
   maxAttempts?: number;
   /** Wait between rounds that found less than a full batch. */
@@ -42,13 +42,22 @@ function describe(err: unknown): string {
  * is claimed in one short transaction and sent outside it, so a slow SMTP server never holds a
  * database connection; delivery is at-least-once (a crash between send and mark resends after
  * the lease). No error escapes the polling loop: it is logged and the next round runs.
+ *
+ * The lease is per message: each is claimed right before its own send, never while earlier ones
+ * are being sent. A batch claimed up front under one lease would have to be sent in full within
+ * it, and serial sends under the SMTP timeouts (connect 10 s + greeting 10 s + 30 s of socket
+ * silence, see mail-transport.ts: about 50 s each against a dead server) may take 20 × 50 s, far
+ * past a 5-minute lease; another node would then claim the unsent tail and send it twice. One
+ * send per lease leaves a 6× margin. (The socket timeout counts silence, so a server trickling
+ * replies can stretch a send further; only a deadline on the whole send could bound that.)
+ * Claiming one by one also lets stop() end a round early without stranding claimed messages.
  */
 export class OutboxDispatcher {
   readonly #db: Database;
   readonly #transport: MailTransport;
   readonly #from: string;
   readonly #log: Logger;
-  readonly #batchSize: number;
+  readonly #roundSize: number;
   readonly #maxAttempts: number;
   readonly #pollIntervalMs: number;
   readonly #leaseMs: number;
@@ -56,20 +65,21 @@ export class OutboxDispatcher {
   #draining: Promise<DrainResult> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #running = false;
+  #stopped = false;
 
   constructor(opts: DispatcherOptions) {
     this.#db = opts.db;
     this.#transport = opts.transport;
     this.#from = opts.from;
     this.#log = opts.logger;
-    this.#batchSize = opts.batchSize ?? 20;
+    this.#roundSize = opts.roundSize ?? 20;
     this.#maxAttempts = opts.maxAttempts ?? 5;
     this.#pollIntervalMs = opts.pollIntervalMs ?? 5_000;
     this.#leaseMs = opts.leaseMs ?? 5 * 60_000;
     this.#retryDelayMs = opts.retryDelayMs ?? backoff;
   }
 
-  /** One round: claim a batch of due messages and try each once. Rounds never overlap. */
+  /** One round: claim due messages one by one and try each once. Rounds never overlap. */
   drainOnce(): Promise<DrainResult> {
     this.#draining ??= this.#drain().finally(() => { this.#draining = null; });
     return this.#draining;
@@ -78,12 +88,14 @@ export class OutboxDispatcher {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#stopped = false;
     this.#schedule(0);
   }
 
-  /** Stops polling and waits for a round in progress to finish. */
+  /** Stops polling; a round in progress ends after the message being sent, and is waited for. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#draining?.catch(() => undefined);
@@ -99,18 +111,22 @@ export class OutboxDispatcher {
   async #tick(): Promise<void> {
     let full = false;
     try {
-      full = (await this.drainOnce()).claimed >= this.#batchSize;
+      full = (await this.drainOnce()).claimed >= this.#roundSize;
     } catch (err) {
       this.#log.error({ err }, 'outbox round failed');
     }
-    // A full batch suggests a backlog: go again at once instead of waiting.
+    // A full round suggests a backlog: go again at once instead of waiting.
     this.#schedule(full ? 0 : this.#pollIntervalMs);
   }
 
   async #drain(): Promise<DrainResult> {
-    const batch = await this.#db.asPlatform((em) => new OutboxRepository(em).claim(this.#batchSize, this.#leaseMs));
-    const result: DrainResult = { claimed: batch.length, sent: 0, retried: 0, failed: 0 };
-    for (const message of batch) {
+    const result: DrainResult = { claimed: 0, sent: 0, retried: 0, failed: 0 };
+    const tried: string[] = [];
+    while (tried.length < this.#roundSize && !this.#stopped) {
+      const message = await this.#db.asPlatform((em) => new OutboxRepository(em).claimNext(this.#leaseMs, tried));
+      if (!message) break;
+      tried.push(message.id);
+      result.claimed++;
       try {
         result[await this.#deliver(message)]++;
       } catch (err) {

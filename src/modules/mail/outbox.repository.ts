@@ -31,20 +31,24 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims up to `limit` due messages: counts the attempt and hides them for `leaseMs`, so other
-   * dispatchers skip them while this one sends (and retry them if this one dies mid-send).
+   * Claims the next due message, if any: counts the attempt and hides it for `leaseMs`, so other
+   * dispatchers skip it while this one sends (and retry it if this one dies mid-send). One at a
+   * time, right before its send: a lease only ever has to cover a single send. `skip` holds the
+   * ids a round has tried already, so a message retried with a short backoff waits for the next.
    */
-  claim(limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
-    return this.#em.execute<ClaimedMessage[]>(
+  async claimNext(leaseMs: number, skip: readonly string[] = []): Promise<ClaimedMessage | null> {
+    const rows = await this.#em.execute<ClaimedMessage[]>(
       `UPDATE outbox_messages o
           SET attempts = o.attempts + 1, available_at = now() + ?::interval
-        WHERE o.id IN (SELECT id FROM outbox_messages
-                        WHERE status = 'pending' AND available_at <= now()
-                        ORDER BY available_at, id LIMIT ?
-                        FOR UPDATE SKIP LOCKED)
+        WHERE o.id = (SELECT id FROM outbox_messages
+                       WHERE status = 'pending' AND available_at <= now() AND NOT (id = ANY(?::uuid[]))
+                       ORDER BY available_at, id LIMIT 1
+                       FOR UPDATE SKIP LOCKED)
         RETURNING o.id, o.recipient, o.subject, o.body, o.attempts`,
-      [`${leaseMs} milliseconds`, limit],
+      // ids are uuids we generated, so a plain array literal needs no quoting.
+      [`${leaseMs} milliseconds`, `{${skip.join(',')}}`],
     );
+    return rows[0] ?? null;
   }
 
   /** Sent: the body goes, since it may hold a one-time link. */

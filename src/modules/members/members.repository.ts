@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { v7 as uuidv7 } from 'uuid';
 import { toDate } from '../../db/rows.ts';
@@ -48,12 +49,16 @@ export class MembersRepository {
     return this.#em.findOne(Membership, { userId });
   }
 
-  findOwner(): Promise<Membership | null> {
-    return this.#em.findOne(Membership, { role: 'owner' });
+  /**
+   * A membership locked until the transaction ends: a change that depends on the member's role
+   * (demote, remove, transfer) must not race another change of that role.
+   */
+  lockByUser(userId: string): Promise<Membership | null> {
+    return this.#em.findOne(Membership, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
-  countWithRole(role: string): Promise<number> {
-    return this.#em.count(Membership, { role });
+  lockOwner(): Promise<Membership | null> {
+    return this.#em.findOne(Membership, { role: 'owner' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
   async create(input: { orgId: string; userId: string; role: string; source: MembershipSource }): Promise<Membership> {

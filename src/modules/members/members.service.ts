@@ -1,8 +1,9 @@
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { revokeKeysOf } from '../api-keys/api-keys.service.ts';
+import { leaveAllTeams } from '../teams/team-members.service.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
-import { resolveRole, withinCaller } from '../roles/role-catalog.ts';
+import { assertMemberWithinCaller, grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
 import type { Membership } from './membership.entity.ts';
 import { MembersRepository, type MemberRow } from './members.repository.ts';
@@ -50,13 +51,9 @@ export class MembersService {
       if (userId === this.#scope.userId) throw new ConflictError('member.last_owner', 'The owner cannot be demoted; transfer ownership first.');
       throw ownerProtected();
     }
-    await this.#guardTarget(membership);
+    await assertMemberWithinCaller(this.#scope, membership.role);
     if (role === 'owner') throw new ConflictError('member.owner_by_transfer', 'Ownership changes hands only through transfer-ownership.');
-    const target = await resolveRole(this.#scope, role);
-    if (!target) throw new ValidationError([{ field: 'body.role', message: `unknown role "${role}"` }]);
-    if (!withinCaller(this.#scope, target.permissions)) {
-      throw new ForbiddenError('role.above_caller', 'You cannot grant a role with permissions you do not hold.');
-    }
+    await grantableRole(this.#scope, role);
     const before = membershipState(membership);
     membership.role = role;
     await this.#members.save();
@@ -72,8 +69,9 @@ export class MembersService {
       if (self) throw new ConflictError('member.last_owner', 'The owner cannot leave; transfer ownership first.');
       throw ownerProtected();
     }
-    if (!self) await this.#guardTarget(membership);
+    if (!self) await assertMemberWithinCaller(this.#scope, membership.role);
     const before = membershipState(membership);
+    await leaveAllTeams(this.#scope, userId);
     await this.#members.delete(membership);
     await recordAudit(this.#scope, { type: 'member.removed', target: { type: 'user', id: userId }, before });
     await revokeKeysOf(this.#scope, userId);
@@ -82,8 +80,9 @@ export class MembersService {
   /** The one owner hands ownership to another member and becomes an admin. */
   async transferOwnership(toUserId: string): Promise<void> {
     this.#scope.authorize('org:transfer');
-    const current = await this.#members.findOwner();
-    if (!current) throw new NotFoundError('org.not_found', 'Organization not found.');
+    // The caller's own row, locked and rechecked: a transfer that committed first made them an admin.
+    const current = this.#scope.userId ? await this.#members.lockByUser(this.#scope.userId) : await this.#members.lockOwner();
+    if (current?.role !== 'owner') throw new ForbiddenError('auth.forbidden', 'Only the owner transfers ownership.');
     if (current.userId === toUserId) throw new ConflictError('member.already_owner', 'That member is already the owner.');
     const next = await this.#load(toUserId);
     const before = { owner: current.userId, newOwnerRole: next.role };
@@ -101,16 +100,8 @@ export class MembersService {
   }
 
   async #load(userId: string): Promise<Membership> {
-    const membership = await this.#members.findByUser(userId);
+    const membership = await this.#members.lockByUser(userId);
     if (!membership) throw new NotFoundError('member.not_found', 'No such member in this organization.');
     return membership;
-  }
-
-  /** Nobody manages a member whose role holds permissions they lack (so admins never touch the owner). */
-  async #guardTarget(target: Membership): Promise<void> {
-    const role = await resolveRole(this.#scope, target.role);
-    if (role && !withinCaller(this.#scope, role.permissions)) {
-      throw new ForbiddenError('member.above_caller', 'That member\'s role holds permissions you do not.');
-    }
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ApiServices } from '../../http/api-services.ts';
 import { defineRoute, type RouteSpec } from '../../http/route.ts';
 import { name, noContent, orgParams, slug, timestamp } from '../../http/schemas.ts';
+import { ApiKeysService } from '../api-keys/api-keys.service.ts';
 import { MembersService } from '../members/members.service.ts';
 import type { Principal } from '../scope.ts';
 import { requestMeta, runInOrg } from '../../http/org-context.ts';
@@ -16,7 +17,7 @@ export const orgSchema = z.object({
   updatedAt: timestamp,
 });
 
-export function orgRoutes({ db }: ApiServices): RouteSpec[] {
+export function orgRoutes({ db, apiKeyTokens }: ApiServices): RouteSpec[] {
   return [
     defineRoute({
       method: 'get', path: '/orgs', zone: 'principal', tag: 'orgs', summary: 'Organizations this credential can act in',
@@ -28,15 +29,17 @@ export function orgRoutes({ db }: ApiServices): RouteSpec[] {
       },
     }),
     defineRoute({
-      method: 'post', path: '/orgs', zone: 'principal', tag: 'orgs', summary: 'Create an organization owned by the calling user',
+      method: 'post', path: '/orgs', zone: 'principal', tag: 'orgs',
+      summary: 'Create an organization owned by the calling key\'s user (needs org:create), with an owner API key for it shown once',
       body: z.strictObject({ name, slug: slug.optional() }),
-      responses: { 201: { description: 'Created', schema: orgSchema } },
+      responses: { 201: { description: 'Created', schema: orgSchema.extend({ apiKey: z.string() }) } },
       handler: async ({ body, ctx }) => {
         const principal = ctx.state.principal as Principal;
-        const org = await createOrganization(db, {
+        // API keys are bound to one org: the new org comes with its own owner key.
+        const { org, then: key } = await createOrganization(db, {
           ...body, owner: { userId: principal.userId, source: 'created' }, principal, meta: requestMeta(ctx),
-        });
-        return { status: 201, body: org };
+        }, (scope, _org, ownerId) => new ApiKeysService(scope, apiKeyTokens).create({ name: 'created with the organization', role: 'owner' }, ownerId));
+        return { status: 201, body: { ...org, apiKey: key.key } };
       },
     }),
     defineRoute({

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../../db/database.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import type { EntityManager } from '@mikro-orm/sql';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.ts';
+import { UsersRepository, type NewUser } from '../users/users.repository.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import type { MembershipSource } from '../members/membership.entity.ts';
@@ -24,33 +26,52 @@ export interface NewOrg {
   name: string;
   slug?: string;
   kind?: 'team' | 'personal';
-  owner: { userId: string; source: MembershipSource };
+  /** The owner: an existing user, or a new one made in the same transaction (bootstrap, sign-up). */
+  owner: { source: MembershipSource } & ({ userId: string } | { newUser: NewUser });
   principal: Principal | null;
   meta: RequestMeta;
 }
 
 /**
- * Creates an org with its owner in a transaction scoped to the new org. A slug the caller chose
- * that is taken is a conflict; a derived one gets a random suffix and is tried again.
+ * Creates an org with its owner in one transaction scoped to the new org; `then` runs in that
+ * transaction too (say, to issue the owner's first API key), so nothing is left half made. A
+ * slug the caller chose that is taken is a conflict; a derived one gets a random suffix.
  */
-export async function createOrganization(db: Database, input: NewOrg): Promise<OrgView> {
+export async function createOrganization<T = void>(
+  db: Database,
+  input: NewOrg,
+  then?: (scope: OrgScope, org: OrgView, ownerId: string) => Promise<T>,
+): Promise<{ org: OrgView; ownerId: string; then: T }> {
+  if (input.principal && !input.principal.permissions.has('org:create')) {
+    throw new ForbiddenError('auth.forbidden', 'This needs the org:create permission.');
+  }
   for (let attempt = 0; ; attempt++) {
     const id = uuidv7();
     const slug = input.slug ?? (attempt === 0 ? slugify(input.name) : `${slugify(input.name)}-${randomBytes(3).toString('hex')}`);
     try {
       return await db.inOrg(id, async (em) => {
         const scope = new OrgScope(id, em, input.principal, input.meta);
+        const ownerId = 'userId' in input.owner ? input.owner.userId : (await newUser(em, input.owner.newUser)).id;
         const org = await new OrgsRepository(em).create({ id, name: input.name, slug, kind: input.kind ?? 'team' });
         await recordAudit(scope, { type: 'org.created', target: { type: 'org', id }, after: orgView(org) });
-        const membership = await new MembersRepository(em).create({ orgId: id, userId: input.owner.userId, role: 'owner', source: input.owner.source });
-        await recordAudit(scope, { type: 'member.joined', target: { type: 'user', id: input.owner.userId }, after: { role: membership.role, source: membership.source } });
-        return orgView(org);
+        const membership = await new MembersRepository(em).create({ orgId: id, userId: ownerId, role: 'owner', source: input.owner.source });
+        await recordAudit(scope, { type: 'member.joined', target: { type: 'user', id: ownerId }, after: { role: membership.role, source: membership.source } });
+        const view = orgView(org);
+        return { org: view, ownerId, then: (await then?.(scope, view, ownerId)) as T };
       });
     } catch (err) {
-      if (!(err instanceof UniqueConstraintViolationException) || !/slug/.test(String(err.message))) throw err;
+      if (!(err instanceof UniqueConstraintViolationException)) throw err;
+      if (/users_email_key/.test(String(err.message))) throw new ConflictError('user.exists', 'An account with this email already exists.');
+      if (!/slug/.test(String(err.message))) throw err;
       if (input.slug || attempt >= 3) throw new ConflictError('org.slug_taken', `The slug "${slug}" is taken.`);
     }
   }
+}
+
+async function newUser(em: EntityManager, user: NewUser) {
+  const users = new UsersRepository(em);
+  if (await users.findByEmail(user.email)) throw new ConflictError('user.exists', 'An account with this email already exists.');
+  return users.create(user);
 }
 
 export class OrgsService {

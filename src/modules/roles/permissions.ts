@@ -6,6 +6,7 @@ export const permissionCatalogue = {
   'org:update': 'Rename the organization and change its settings',
   'org:delete': 'Delete the organization',
   'org:transfer': 'Transfer ownership of the organization',
+  'org:create': 'Create further organizations owned by the same person',
   'billing:manage': 'Manage billing and the plan',
   'members:read': 'See members and their roles',
   'members:invite': 'Invite people, resend and cancel invitations',
@@ -23,7 +24,7 @@ export const permissionCatalogue = {
 export type Permission = keyof typeof permissionCatalogue;
 export const allPermissions = Object.keys(permissionCatalogue) as Permission[];
 
-export const ownerOnlyPermissions: readonly Permission[] = ['org:delete', 'org:transfer', 'billing:manage'];
+export const ownerOnlyPermissions: readonly Permission[] = ['org:delete', 'org:transfer', 'org:create', 'billing:manage'];
 export const grantablePermissions = allPermissions.filter((p) => !ownerOnlyPermissions.includes(p));
 
 const read: Permission[] = ['org:read', 'members:read', 'roles:read', 'teams:read'];

@@ -6,7 +6,7 @@ import {
   allPermissions, builtinRoleKeys, builtinRoles, grantablePermissions, isBuiltinRole, isPermission, ownerOnlyPermissions,
   permissionCatalogue, type BuiltinRole, type Permission,
 } from './permissions.ts';
-import { withinCaller } from './role-catalog.ts';
+import { assertWithinCaller } from './role-catalog.ts';
 import type { Role } from './role.entity.ts';
 import { RolesRepository } from './roles.repository.ts';
 
@@ -100,7 +100,7 @@ export class RolesService {
     this.#scope.authorize('roles:manage');
     const permissions = checkPermissions(input.permissions);
     if (isBuiltinRole(input.key)) throw roleExists(input.key);
-    this.#guardWithinCaller(permissions);
+    assertWithinCaller(this.#scope, permissions);
     if (await this.#roles.findByKey(input.key)) throw roleExists(input.key);
     let role: Role;
     try {
@@ -122,8 +122,8 @@ export class RolesService {
     const permissions = patch.permissions ? checkPermissions(patch.permissions) : undefined;
     const role = await this.#load(key);
     // Neither reshape a role above you nor raise one above you.
-    this.#guardWithinCaller(role.permissions);
-    if (permissions) this.#guardWithinCaller(permissions);
+    assertWithinCaller(this.#scope, role.permissions);
+    if (permissions) assertWithinCaller(this.#scope, permissions);
     const before = roleState(role);
     if (patch.name !== undefined) role.name = patch.name;
     if (patch.description !== undefined) role.description = patch.description;
@@ -138,7 +138,7 @@ export class RolesService {
     this.#scope.authorize('roles:manage');
     if (isBuiltinRole(key)) throw builtinRefused();
     const role = await this.#load(key);
-    this.#guardWithinCaller(role.permissions);
+    assertWithinCaller(this.#scope, role.permissions);
     const uses = await this.#roles.usesOf(key);
     if (uses.members || uses.apiKeys || uses.invitations) {
       throw new ConflictError(
@@ -157,9 +157,4 @@ export class RolesService {
     return role;
   }
 
-  #guardWithinCaller(permissions: readonly string[]): void {
-    if (!withinCaller(this.#scope, permissions)) {
-      throw new ForbiddenError('role.above_caller', 'You cannot manage a role with permissions you do not hold.');
-    }
-  }
 }

@@ -24,6 +24,16 @@ function memberState(m: TeamMember) {
   return { teamId: m.teamId, userId: m.userId, role: m.role };
 }
 
+/** Takes a user out of every team of the scoped org, one audited removal each (they are leaving it). */
+export async function leaveAllTeams(scope: OrgScope, userId: string): Promise<void> {
+  const teams = new TeamsRepository(scope.em);
+  for (const member of await teams.membershipsOf(userId)) {
+    const before = memberState(member);
+    await teams.removeMember(member);
+    await recordAudit(scope, { type: 'team.member_removed', target: { type: 'user', id: userId }, before, after: { reason: 'member_removed' } });
+  }
+}
+
 function notAMember(): NotFoundError {
   // The same answer for a user of another org and one that does not exist: nothing leaks.
   return new NotFoundError('member.not_found', 'No such member in this organization.');

@@ -80,6 +80,10 @@ export class TeamsRepository {
     return rows[0] ? withDates(rows[0]) : null;
   }
 
+  membershipsOf(userId: string): Promise<TeamMember[]> {
+    return this.#em.find(TeamMember, { userId }, { orderBy: { id: 'asc' } });
+  }
+
   findMember(teamId: string, userId: string): Promise<TeamMember | null> {
     return this.#em.findOne(TeamMember, { teamId, userId });
   }

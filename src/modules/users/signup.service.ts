@@ -18,18 +18,21 @@ export interface SignUp {
  */
 export async function signUp(db: Database, config: Config, input: SignUp, meta: RequestMeta): Promise<{ userId: string; personalOrg: OrgView | null }> {
   const passwordHash = await hashPassword(input.password);
-  const user = await db.withoutOrg(async (em) => {
-    const users = new UsersRepository(em);
-    if (await users.findByEmail(input.email)) throw new ConflictError('user.exists', 'An account with this email already exists.');
-    return users.create({ email: input.email, name: input.name, passwordHash });
-  });
-  if (!config.personalOrgs) return { userId: user.id, personalOrg: null };
-  const personalOrg = await createOrganization(db, {
+  const newUser = { email: input.email, name: input.name, passwordHash };
+  if (!config.personalOrgs) {
+    const user = await db.withoutOrg(async (em) => {
+      const users = new UsersRepository(em);
+      if (await users.findByEmail(input.email)) throw new ConflictError('user.exists', 'An account with this email already exists.');
+      return users.create(newUser);
+    });
+    return { userId: user.id, personalOrg: null };
+  }
+  const { org, ownerId } = await createOrganization(db, {
     name: input.name ? `${input.name}'s workspace` : 'Personal workspace',
     kind: 'personal',
-    owner: { userId: user.id, source: 'signup' },
+    owner: { source: 'signup', newUser },
     principal: null,
     meta,
   });
-  return { userId: user.id, personalOrg };
+  return { userId: ownerId, personalOrg: org };
 }

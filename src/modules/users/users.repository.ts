@@ -2,6 +2,12 @@ import type { EntityManager } from '@mikro-orm/sql';
 import { v7 as uuidv7 } from 'uuid';
 import { User } from './user.entity.ts';
 
+export interface NewUser {
+  email: string;
+  name: string | null;
+  passwordHash: string | null;
+}
+
 // Users are global (not org rows): any transaction may read them, by id or by email.
 export class UsersRepository {
   readonly #em: EntityManager;
@@ -18,7 +24,7 @@ export class UsersRepository {
     return this.#em.findOne(User, { id });
   }
 
-  async create(input: { email: string; name: string | null; passwordHash: string | null }): Promise<User> {
+  async create(input: NewUser): Promise<User> {
     const user = this.#em.create(User, { id: uuidv7(), ...input, email: normalizeEmail(input.email) });
     await this.#em.flush();
     return user;
