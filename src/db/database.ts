@@ -49,8 +49,16 @@ export class Database {
     return em.transactional((tx) => fn(tx));
   }
 
-  /** Liveness of the database for /readyz. */
-  async ping(): Promise<void> {
-    await this.orm.em.fork().getConnection().execute('SELECT 1');
+  /** Liveness of the database for /readyz: an answer within `timeoutMs`, or it throws. */
+  async ping(timeoutMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.orm.em.fork().getConnection().execute('SELECT 1'), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
