@@ -18,3 +18,27 @@ export async function snapshot(t: TestApp, orgId: string): Promise<Record<string
     return out;
   });
 }
+
+type Answer = { status: number; body: any };
+
+/**
+ * `expectRefused(org, request, status, code)` for one test file's app: asserts the answer and
+ * that everything the org holds is exactly as before the request.
+ */
+export function refusalsOf(app: () => TestApp) {
+  return async function expectRefused(org: { orgId: string }, request: () => Promise<Answer>, status: number, code: string): Promise<Answer> {
+    const before = await snapshot(app(), org.orgId);
+    const res = await request();
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe(code);
+    expect(await snapshot(app(), org.orgId)).toEqual(before);
+    return res;
+  };
+}
+
+/** An org's audit events of one type, oldest first. */
+export function auditEventsOf(t: TestApp, orgId: string, type: string) {
+  return t.db.inOrg(orgId, (em) =>
+    em.execute<{ target_id: string; before: any; after: any }[]>(
+      'SELECT target_id, before, after FROM audit_events WHERE type = ? ORDER BY seq', [type]));
+}

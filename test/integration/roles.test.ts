@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { builtinRoles, ownerOnlyPermissions } from '../../src/modules/roles/permissions.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
+import { auditEventsOf, refusalsOf, snapshot } from '../helpers/snapshot.ts';
 
 let t: TestApp;
 
@@ -12,31 +13,8 @@ afterAll(() => t.close());
 
 const roles = (org: TestOrg) => `/api/v1/orgs/${org.orgId}/roles`;
 
-/** Everything a role request could change: roles, memberships, API keys and the audit trail. */
-function dbState(orgId: string) {
-  return t.db.inOrg(orgId, async (em) => ({
-    roles: await em.execute('SELECT key, name, description, permissions, updated_at FROM roles ORDER BY key'),
-    memberships: await em.execute('SELECT user_id, role, updated_at FROM memberships ORDER BY id'),
-    apiKeys: await em.execute('SELECT id, role, revoked_at FROM api_keys ORDER BY id'),
-    audit: (await em.execute<{ n: number }[]>('SELECT count(*)::int AS n FROM audit_events'))[0]!.n,
-  }));
-}
-
-function auditOf(orgId: string, type: string) {
-  return t.db.inOrg(orgId, (em) =>
-    em.execute<{ target_id: string; before: unknown; after: unknown }[]>(
-      'SELECT target_id, before, after FROM audit_events WHERE type = ? ORDER BY seq', [type]));
-}
-
-/** Asserts the answer and that the database is exactly as before the request. */
-async function expectRefused(org: TestOrg, request: () => Promise<{ status: number; body: any }>, status: number, code: string) {
-  const before = await dbState(org.orgId);
-  const res = await request();
-  expect(res.status).toBe(status);
-  expect(res.body.code).toBe(code);
-  expect(await dbState(org.orgId)).toEqual(before);
-  return res;
-}
+const expectRefused = refusalsOf(() => t);
+const auditOf = (orgId: string, type: string) => auditEventsOf(t, orgId, type);
 
 const support = { key: 'support', name: 'Support', description: 'Helps customers', permissions: ['org:read', 'members:read', 'teams:read'] };
 
@@ -91,7 +69,7 @@ test('deleting an unused custom role removes it, audited as role.deleted', async
   await org.owner.api('POST', roles(org), support);
   const res = await org.owner.api('DELETE', `${roles(org)}/support`);
   expect(res.status).toBe(204);
-  expect((await dbState(org.orgId)).roles).toEqual([]);
+  expect((await snapshot(t, org.orgId)).roles).toEqual([]);
   expect(await auditOf(org.orgId, 'role.deleted')).toMatchObject([{ target_id: 'support', before: { key: 'support' } }]);
 });
 
@@ -204,7 +182,7 @@ test('an unknown role is 404 role.not_found, including another org\'s role', asy
   await expectRefused(org, () => org.owner.api('DELETE', `${roles(org)}/support`), 404, 'role.not_found');
   const list = await org.owner.api('GET', roles(org));
   expect(list.body.data.map((r: { key: string }) => r.key)).not.toContain('support');
-  expect((await dbState(other.orgId)).roles).toHaveLength(1);
+  expect((await snapshot(t, other.orgId)).roles).toHaveLength(1);
 });
 
 test('deleting a role a member holds is a 409 role.in_use and changes nothing', async () => {

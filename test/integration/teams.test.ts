@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { addMember, createOrg, createUser, type TestMember, type TestOrg } from '../helpers/factories.ts';
+import { auditEventsOf, refusalsOf, snapshot } from '../helpers/snapshot.ts';
 
 let t: TestApp;
 
@@ -12,30 +13,8 @@ afterAll(() => t.close());
 const teams = (org: TestOrg) => `/api/v1/orgs/${org.orgId}/teams`;
 const teamMembers = (org: TestOrg, teamId: string) => `${teams(org)}/${teamId}/members`;
 
-/** Everything a team request could change: teams, team membership and the audit trail. */
-function dbState(orgId: string) {
-  return t.db.inOrg(orgId, async (em) => ({
-    teams: await em.execute('SELECT id, name, description, updated_at FROM teams ORDER BY id'),
-    members: await em.execute('SELECT team_id, user_id, role, updated_at FROM team_members ORDER BY id'),
-    audit: (await em.execute<{ n: number }[]>('SELECT count(*)::int AS n FROM audit_events'))[0]!.n,
-  }));
-}
-
-function auditOf(orgId: string, type: string) {
-  return t.db.inOrg(orgId, (em) =>
-    em.execute<{ target_id: string; before: unknown; after: unknown }[]>(
-      'SELECT target_id, before, after FROM audit_events WHERE type = ? ORDER BY seq', [type]));
-}
-
-/** Asserts the answer and that the database is exactly as before the request. */
-async function expectRefused(org: TestOrg, request: () => Promise<{ status: number; body: any }>, status: number, code: string) {
-  const before = await dbState(org.orgId);
-  const res = await request();
-  expect(res.status).toBe(status);
-  expect(res.body.code).toBe(code);
-  expect(await dbState(org.orgId)).toEqual(before);
-  return res;
-}
+const expectRefused = refusalsOf(() => t);
+const auditOf = (orgId: string, type: string) => auditEventsOf(t, orgId, type);
 
 async function createTeam(org: TestOrg, name: string): Promise<string> {
   const res = await org.owner.api('POST', teams(org), { name });
@@ -84,7 +63,7 @@ test('a teams:manage caller adds, re-roles and removes team members, each audite
   expect((await dev.api('GET', teamMembers(org, teamId))).body.data).toMatchObject([{ userId: dev.userId, role: 'member', joinedAt: iso }]);
   expect((await org.owner.api('PATCH', `${teamMembers(org, teamId)}/${dev.userId}`, { role: 'admin' })).status).toBe(204);
   expect((await org.owner.api('DELETE', `${teamMembers(org, teamId)}/${dev.userId}`)).status).toBe(204);
-  expect((await dbState(org.orgId)).members).toEqual([]);
+  expect((await snapshot(t, org.orgId)).team_members).toEqual([]);
 
   const change = { teamId, userId: dev.userId };
   expect(await auditOf(org.orgId, 'team.member_added')).toMatchObject([{ target_id: dev.userId, after: { ...change, role: 'member' } }]);
@@ -101,7 +80,7 @@ test('a team admin manages their own team\'s members without teams:manage', asyn
   expect((await lead.api('POST', teamMembers(org, teamId), { userId: dev.userId, role: 'member' })).status).toBe(201);
   expect((await lead.api('PATCH', `${teamMembers(org, teamId)}/${dev.userId}`, { role: 'admin' })).status).toBe(204);
   expect((await lead.api('DELETE', `${teamMembers(org, teamId)}/${dev.userId}`)).status).toBe(204);
-  expect((await dbState(org.orgId)).members).toMatchObject([{ user_id: lead.userId, role: 'admin' }]);
+  expect((await snapshot(t, org.orgId)).team_members).toMatchObject([{ row: { user_id: lead.userId, role: 'admin' } }]);
 });
 
 test('a team admin cannot manage another team\'s members', async () => {
@@ -191,13 +170,13 @@ test('another org\'s team is 404 team.not_found', async () => {
   const org = await createOrg(t);
   const other = await createOrg(t);
   const theirs = await createTeam(other, 'Platform');
-  const before = await dbState(other.orgId);
+  const before = await snapshot(t, other.orgId);
   expect((await org.owner.api('GET', `${teams(org)}/${theirs}`)).body.code).toBe('team.not_found');
   expect((await org.owner.api('GET', teamMembers(org, theirs))).body.code).toBe('team.not_found');
   expect((await org.owner.api('PATCH', `${teams(org)}/${theirs}`, { name: 'Mine' })).body.code).toBe('team.not_found');
   expect((await org.owner.api('DELETE', `${teams(org)}/${theirs}`)).body.code).toBe('team.not_found');
   expect((await org.owner.api('POST', teamMembers(org, theirs), { userId: org.owner.userId, role: 'admin' })).body.code).toBe('team.not_found');
-  expect(await dbState(other.orgId)).toEqual(before);
+  expect(await snapshot(t, other.orgId)).toEqual(before);
 });
 
 test('a member who leaves the org leaves its teams', async () => {
