@@ -1,7 +1,6 @@
-import { LockMode } from '@mikro-orm/core';
 import { v7 as uuidv7 } from 'uuid';
 import type { OrgScope } from '../scope.ts';
-import { AuditChainHead, AuditEvent } from './audit-event.entity.ts';
+import { AuditRepository } from './audit.repository.ts';
 import { chainHash, GENESIS_HASH, redact } from './audit-chain.ts';
 
 export interface AuditInput {
@@ -17,11 +16,8 @@ export interface AuditInput {
  * transaction, which orders concurrent writers of one org.
  */
 export async function recordAudit(scope: OrgScope, input: AuditInput): Promise<void> {
-  const em = scope.em;
-  let head = await em.findOne(AuditChainHead, { orgId: scope.orgId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (!head) {
-    head = em.create(AuditChainHead, { orgId: scope.orgId, seq: 0, hash: GENESIS_HASH });
-  }
+  const audit = new AuditRepository(scope.em);
+  const head = await audit.lockHead(scope.orgId, GENESIS_HASH);
   const content = {
     id: uuidv7(),
     orgId: scope.orgId,
@@ -38,9 +34,5 @@ export async function recordAudit(scope: OrgScope, input: AuditInput): Promise<v
     after: (input.after ? redact(input.after) : null) as Record<string, unknown> | null,
     occurredAt: new Date(),
   };
-  const hash = chainHash(head.hash, content);
-  em.create(AuditEvent, { ...content, prevHash: head.hash, hash });
-  head.seq = content.seq;
-  head.hash = hash;
-  await em.flush();
+  await audit.append(head, { ...content, prevHash: head.hash, hash: chainHash(head.hash, content) });
 }

@@ -1,4 +1,4 @@
-import type { FilterQuery } from '@mikro-orm/core';
+import { LockMode, type FilterQuery, type RequiredEntityData } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { AuditChainHead, AuditEvent } from './audit-event.entity.ts';
 
@@ -33,6 +33,23 @@ export class AuditRepository {
 
   constructor(em: EntityManager) {
     this.#em = em;
+  }
+
+  /**
+   * The org's chain head, locked until the transaction ends (which orders concurrent writers of
+   * one org), or a new genesis head for an org's first event.
+   */
+  async lockHead(orgId: string, genesisHash: string): Promise<AuditChainHead> {
+    const head = await this.#em.findOne(AuditChainHead, { orgId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    return head ?? this.#em.create(AuditChainHead, { orgId, seq: 0, hash: genesisHash });
+  }
+
+  /** Appends an event and moves the head to it. */
+  async append(head: AuditChainHead, event: RequiredEntityData<AuditEvent> & { seq: number; hash: string }): Promise<void> {
+    this.#em.create(AuditEvent, event);
+    head.seq = event.seq;
+    head.hash = event.hash;
+    await this.#em.flush();
   }
 
   /** Events in chain order after `afterSeq`, for verification. */
