@@ -24,6 +24,8 @@ export const configSchema = z
     invitationTtlHours: z.coerce.number().int().min(1).max(24 * 90).describe('GATEHOUSE_INVITATION_TTL_HOURS'),
     personalOrgs: z.stringbool().or(z.boolean()).describe('GATEHOUSE_PERSONAL_ORGS: self sign-ups get a personal org'),
     trustProxy: z.stringbool().or(z.boolean()).describe('GATEHOUSE_TRUST_PROXY: take the client address from X-Forwarded-For (behind a load balancer)'),
+    keyPropagationSeconds: z.coerce.number().int().min(0).max(7 * 24 * 3600)
+      .describe('GATEHOUSE_KEY_PROPAGATION_SECONDS: how long `keys rotate` publishes new signing keys before they sign, so relying parties refresh their JWKS caches first'),
   })
   .strict();
 
@@ -47,6 +49,7 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   GATEHOUSE_INVITATION_TTL_HOURS: 'invitationTtlHours',
   GATEHOUSE_PERSONAL_ORGS: 'personalOrgs',
   GATEHOUSE_TRUST_PROXY: 'trustProxy',
+  GATEHOUSE_KEY_PROPAGATION_SECONDS: 'keyPropagationSeconds',
 };
 
 export const defaults = {
@@ -61,4 +64,5 @@ export const defaults = {
   invitationTtlHours: 24 * 7,
   personalOrgs: false,
   trustProxy: false,
+  keyPropagationSeconds: 600,
 } as const;

@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.schema.ts';
+import { SecretBox } from './crypto/secret-box.ts';
 import { databaseOptions, openDatabase } from './db/orm.ts';
 import type { Database } from './db/database.ts';
 import { mountRoutes } from './http/api.ts';
@@ -17,9 +18,13 @@ import { ApiKeyTokens } from './modules/api-keys/api-key-token.ts';
 import { Mailer } from './modules/mail/mailer.ts';
 import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
+import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
+import { Issuer } from './oidc/issuer.ts';
+import { SigningKeys } from './oidc/signing-keys.ts';
 
 export interface App {
   services: ApiServices;
+  issuer: Issuer;
   koa: Koa;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
@@ -34,6 +39,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     apiKeyTokens: new ApiKeyTokens(config.secretKey),
     platform: new PlatformRepository(database),
     mailer: new Mailer(),
+    secrets: new SecretBox(config.secretKey),
   };
 
   const koa = new Koa({ proxy: config.trustProxy });
@@ -61,8 +67,15 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // Problems for everything under /api, unknown paths included (not Koa's plain 404).
   const problems = problemDetails();
   koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? problems(ctx, next) : next()));
-  koa.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.bodyLimit, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] }));
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: config.bodyLimit, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] });
+  koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? parseJson(ctx, next) : next()));
   koa.use(api.routes()).use(api.allowedMethods({ throw: true }));
+
+  // The OIDC issuer at /oidc (oidc-provider parses its own requests).
+  const issuer = await Issuer.start(services, new SigningKeys(database, services.secrets), logger);
+  koa.use(issuer.middleware());
+  // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
+  const sweeper = new ExpirySweeper({ db: database, logger });
 
   // Mail outbox: delivered in the background by every serving node (SKIP LOCKED shares the
   // work). Tests drive their own dispatcher with drainOnce(), so a test app never polls: parallel
@@ -72,9 +85,12 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   const servers: Server[] = [];
   return {
     services,
+    issuer,
     koa,
     listen(port = config.port) {
       if (config.env !== 'test') outbox.start();
+      issuer.watch(10);
+      if (config.env !== 'test') sweeper.start();
       return new Promise((resolve, reject) => {
         const server = koa.listen(port, config.host, () => resolve(server)).on('error', reject);
         server.requestTimeout = 30_000;
@@ -83,6 +99,8 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     },
     async close() {
       await outbox.stop();
+      issuer.stop();
+      await sweeper.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })));
       if (!db) await database.close();
     },

@@ -5,6 +5,8 @@ import type { Config } from '../config/config.schema.ts';
 import { createApp } from './app.ts';
 import { bootstrap } from './cli/bootstrap.ts';
 import { verifyAuditCommand } from './cli/audit-verify.ts';
+import { clientsCreate } from './cli/clients-create.ts';
+import { rotateKeysCommand } from './cli/keys-rotate.ts';
 import { databaseOptions, migrate } from './db/orm.ts';
 
 const usage = `usage: gatehouse <command>
@@ -12,7 +14,11 @@ const usage = `usage: gatehouse <command>
   migrate                    apply database migrations
   bootstrap --org-name N --owner-email E --owner-password P [--json]
                              create the first org, its owner and an owner API key
-  audit verify --org ORG_ID  check an org's audit hash chain`;
+  audit verify --org ORG_ID  check an org's audit hash chain
+  keys rotate [--json]       new OIDC signing keys: published now, signing after
+                             GATEHOUSE_KEY_PROPAGATION_SECONDS
+  clients create --name N --redirect-uri U [--redirect-uri U …] [--post-logout-uri U] [--public] [--json]
+                             register an app with the OIDC issuer; prints the client id and secret`;
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
@@ -66,6 +72,15 @@ export async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { org: { type: 'string' }, json: { type: 'boolean' } } });
       if (positionals[0] !== 'verify' || !values.org) break;
       return verifyAuditCommand(config, logger, values.org, values.json ?? false);
+    }
+    case 'keys': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
+      if (positionals.length !== 1 || positionals[0] !== 'rotate') break;
+      return rotateKeysCommand(config, logger, values.json ?? false);
+    }
+    case 'clients': {
+      if (rest[0] !== 'create') break;
+      return clientsCreate(config, logger, rest.slice(1));
     }
   }
   console.error(usage);

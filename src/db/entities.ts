@@ -5,10 +5,12 @@ import { OutboxMessage } from '../modules/mail/outbox-message.entity.ts';
 import { Membership } from '../modules/members/membership.entity.ts';
 import { Organization } from '../modules/orgs/organization.entity.ts';
 import { Role } from '../modules/roles/role.entity.ts';
+import { ServiceAccount } from '../modules/service-accounts/service-account.entity.ts';
 import { Team, TeamMember } from '../modules/teams/team.entity.ts';
 import { User } from '../modules/users/user.entity.ts';
+import { OAuthClient } from '../oidc/oauth-client.entity.ts';
 
 /** Entities that carry org_id: the org filter (tenancy lock 3) applies to each. */
-export const orgEntities = [Membership, Role, Invitation, Team, TeamMember, ApiKey, AuditEvent, AuditChainHead];
+export const orgEntities = [Membership, Role, Invitation, Team, TeamMember, ApiKey, AuditEvent, AuditChainHead, ServiceAccount];
 
-export const entities = [User, Organization, OutboxMessage, ...orgEntities];
+export const entities = [User, Organization, OutboxMessage, OAuthClient, ...orgEntities];

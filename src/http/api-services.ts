@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.schema.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { Mailer } from '../modules/mail/mailer.ts';
@@ -11,4 +12,5 @@ export interface ApiServices {
   apiKeyTokens: ApiKeyTokens;
   platform: PlatformRepository;
   mailer: Mailer;
+  secrets: SecretBox;
 }

@@ -6,6 +6,7 @@ import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { memberRoutes } from '../modules/members/members.routes.ts';
 import { orgRoutes } from '../modules/orgs/orgs.routes.ts';
 import { roleRoutes } from '../modules/roles/roles.routes.ts';
+import { serviceAccountRoutes } from '../modules/service-accounts/service-accounts.routes.ts';
 import { teamRoutes } from '../modules/teams/teams.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
@@ -18,5 +19,6 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...auditRoutes(services),
     ...roleRoutes(services),
     ...teamRoutes(services),
+    ...serviceAccountRoutes(services),
   ];
 }

@@ -64,7 +64,7 @@ async function openBaseline(t: TestApp, database: BenchDatabase): Promise<Baseli
 
 /**
  * What one members request sends in its org transaction, as text: MikroORM inlines parameters and
- * opens the transaction with set_config then SET LOCAL ROLE (Database.inOrg's session context).
+ * opens the transaction with one set_config statement for the role and the org (Database.inOrg).
  * The page query is taken from MembersRepository.listPage itself, so the baseline follows it.
  */
 async function pageTransaction(t: TestApp, orgId: string, after: string | undefined): Promise<string[]> {
@@ -79,8 +79,7 @@ async function pageTransaction(t: TestApp, orgId: string, after: string | undefi
   await new MembersRepository(recorder as unknown as EntityManager).listPage(orgId, PAGE_SIZE, after);
   return [
     'begin',
-    platform.formatQuery('select set_config(?, ?, true)', ['app.org_id', orgId]),
-    `set local role "${APP_ROLE}"`,
+    platform.formatQuery('select set_config(?, ?, true), set_config(?, ?, true)', ['role', APP_ROLE, 'app.org_id', orgId]),
     pageSql,
     'commit',
   ];
@@ -125,7 +124,7 @@ async function walk(t: TestApp, orgId: string, key: string, baseline: Baseline, 
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(body)} (TEST_LOG_LEVEL=error shows the app log)`);
 
     started = performance.now();
-    const rows = (await baseline.run(statements))[3]!;
+    const rows = (await baseline.run(statements))[2]!;
     const baseMs = performance.now() - started;
     if (rows.length !== body.data.length + (body.nextCursor ? 1 : 0)) {
       throw new Error(`baseline returned ${rows.length} rows for a page of ${body.data.length}`);
@@ -147,7 +146,7 @@ function report(database: BenchDatabase, driver: string, seedMs: number, samples
   const row = (label: string, l: Latency) => `  ${label.padEnd(26)} p50 ${ms(l.p50)}   p99 ${ms(l.p99)}   mean ${ms(l.mean)}`;
   console.log(`members bench on ${database.description}`);
   console.log(`  seeded ${MEMBERS} members (+ the owner) in ${(seedMs / 1000).toFixed(2)} s, then ANALYZE; ${WALKS} walks x ${samples.api.length / WALKS} pages of ${PAGE_SIZE} = ${samples.api.length} requests per side, after one warm-up walk`);
-  console.log(`  baseline (${driver}): one request's org transaction as SQL text: begin; set_config('app.org_id'); set local role ${APP_ROLE}; listPage query; commit (the API-key lookup transaction is not in it)`);
+  console.log(`  baseline (${driver}): one request's org transaction as SQL text: begin; set_config(role, app.org_id); listPage query; commit (the API-key lookup transaction is not in it)`);
   console.log(row('API GET /members', api));
   console.log(row(`${driver} page transaction`, base));
   console.log(`  ${`ratio API/${driver}`.padEnd(26)} p50 ${ratio.p50.toFixed(2)}x      p99 ${ratio.p99.toFixed(2)}x`);

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { freePort } from './cli.ts';
 import { testLoginRole } from './login-role.ts';
 import { loadConfig } from '../../config/config.loader.ts';
 import type { Config } from '../../config/config.schema.ts';
@@ -30,18 +31,24 @@ function testDatabaseEnv(): Record<string, string> {
 }
 
 /** The real app on an ephemeral port, on TEST_DATABASE_URL or a fresh embedded database. */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, port = 0): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     GATEHOUSE_DATA_DIR: 'memory://',
+    // Every test app is a node of one deployment: on a shared PostgreSQL they must open each
+    // other's sealed secrets (signing keys), as real nodes sharing GATEHOUSE_SECRET_KEY do.
+    GATEHOUSE_SECRET_KEY: 'test-only-secret-key-0123456789abcdefghijklmnopq',
     LOG_LEVEL: 'silent',
     ...testDatabaseEnv(),
     ...env,
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const db = await openDatabase({ ...databaseOptions(config, logger), poolSize: 4 });
-  const app = await createApp(config, logger, db);
-  const server = await app.listen(0);
+  const app = await createApp(config, logger, db).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
+  const server = await app.listen(port);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     app,
@@ -85,3 +92,12 @@ export function client(baseUrl: string, key?: string) {
   };
 }
 export type Client = ReturnType<typeof client>;
+
+/**
+ * The app on a port chosen before it starts, with PUBLIC_URL pointing at it: the OIDC issuer's
+ * URLs (PUBLIC_URL/oidc) must be where a relying party in the test reaches them.
+ */
+export async function startAppAtPublicUrl(env: Record<string, string> = {}): Promise<TestApp> {
+  const port = await freePort();
+  return startApp({ PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }, port);
+}

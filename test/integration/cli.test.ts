@@ -1,36 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cliSandbox, freePort, gatehouseBin } from '../helpers/cli.ts';
 
 // The first-run story end to end, as a platform engineer does it: no database configured, so
 // the embedded one is created in the data directory; bootstrap prints the three ids; the
 // server serves /healthz and the printed API key lists the org's members; SIGTERM stops it.
-const bin = join(process.cwd(), 'bin/gatehouse.js');
-const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
-const { DATABASE_URL: _ignored, ...baseEnv } = process.env;
-const env = { ...baseEnv, GATEHOUSE_DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'info' };
-
-function run(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...env, ...extra } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const cli = cliSandbox();
+const run = (args: string[], extra: Record<string, string> = {}) => cli.run(args, extra);
 
 async function waitFor(url: string): Promise<Response> {
   for (let i = 0; i < 100; i++) {
@@ -46,7 +21,7 @@ async function waitFor(url: string): Promise<Response> {
 let server: ChildProcess | undefined;
 afterAll(() => {
   server?.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
+  cli.cleanup();
 });
 
 test('bootstrap, serve, list members with the printed key, refuse a second process, stop cleanly', async () => {
@@ -57,7 +32,7 @@ test('bootstrap, serve, list members with the printed key, refuse a second proce
   expect(boot.stderr).not.toContain(ids.apiKey);
 
   const port = await freePort();
-  server = spawn(process.execPath, [bin, 'serve'], { env: { ...env, PORT: String(port) } });
+  server = spawn(process.execPath, [gatehouseBin, 'serve'], { env: { ...cli.env, PORT: String(port) } });
   let logs = '';
   server.stdout!.on('data', (d) => (logs += d));
   const health = await waitFor(`http://127.0.0.1:${port}/healthz`);

@@ -25,8 +25,9 @@ beforeAll(async () => {
   await a.owner.api('POST', `${o}/teams/${team.body.id}/members`, { userId: aMember.userId, role: 'member' });
   const invitation = await a.owner.api('POST', `${o}/invitations`, { email: `${randomUUID()}@example.test`, role: 'member' });
   const key = await a.owner.api('POST', `${o}/api-keys`, { name: 'a key', role: 'viewer' });
+  const account = await a.owner.api('POST', `${o}/service-accounts`, { name: 'a robot', role: 'viewer' });
   Object.assign(ids, {
-    roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId,
+    roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId, serviceAccountId: account.body.id,
   });
   for (const v of Object.values(ids)) expect(v).toEqual(expect.any(String));
 });
@@ -45,6 +46,7 @@ const bodies: Record<string, () => unknown> = {
   'PATCH /orgs/:orgId/teams/:teamId': () => ({ name: 'Intruders' }),
   'POST /orgs/:orgId/teams/:teamId/members': () => ({ userId: ids.userId, role: 'member' }),
   'PATCH /orgs/:orgId/teams/:teamId/members/:userId': () => ({ role: 'admin' }),
+  'POST /orgs/:orgId/service-accounts': () => ({ name: 'intruder', role: 'viewer' }),
 };
 
 function routeKey(spec: RouteSpec): string {
@@ -57,7 +59,13 @@ function fill(spec: RouteSpec, orgId: string): string {
     .replace(':userId', ids.userId!)
     .replace(':teamId', ids.teamId!)
     .replace(':roleId', ids.roleId!)
-    .replace(':id', spec.path.includes('/invitations/') ? ids.invitationId! : ids.apiKeyId!);
+    .replace(':id', idFor(spec.path));
+}
+
+function idFor(path: string): string {
+  if (path.includes('/invitations/')) return ids.invitationId!;
+  if (path.includes('/service-accounts/')) return ids.serviceAccountId!;
+  return ids.apiKeyId!;
 }
 
 function orgRoutes(): RouteSpec[] {
@@ -101,7 +109,7 @@ test('org B cannot make org A\'s member its owner', async () => {
 
 test('org B\'s lists never contain org A\'s rows', async () => {
   const o = `/api/v1/orgs/${b.orgId}`;
-  const text = (await Promise.all(['members', 'api-keys', 'roles', 'teams', 'invitations', 'audit-events'].map((p) =>
+  const text = (await Promise.all(['members', 'api-keys', 'roles', 'teams', 'invitations', 'audit-events', 'service-accounts'].map((p) =>
     b.owner.api('GET', `${o}/${p}?limit=200`).then((r) => r.text)))).join('\n');
   for (const id of [a.orgId, a.owner.userId, ...Object.values(ids)]) expect(text).not.toContain(id);
 });

@@ -75,6 +75,10 @@ const matrix: Record<string, Action> = {
   },
   'list API keys': { allowed: ['owner', 'admin', 'member'], run: (a) => a.api('GET', `${o()}/api-keys`) },
   'read the audit trail': { allowed: ['owner', 'admin'], run: (a) => a.api('GET', `${o()}/audit-events`) },
+  'create a service account': {
+    allowed: ['owner', 'admin'],
+    run: (a) => a.api('POST', `${o()}/service-accounts`, { name: 'robot', role: 'viewer' }),
+  },
 };
 
 const cases = Object.entries(matrix).flatMap(([name, action]) =>

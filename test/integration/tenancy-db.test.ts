@@ -3,6 +3,7 @@ import { Membership } from '../../src/modules/members/membership.entity.ts';
 import { Role } from '../../src/modules/roles/role.entity.ts';
 import { Team, TeamMember } from '../../src/modules/teams/team.entity.ts';
 import { Invitation } from '../../src/modules/invitations/invitation.entity.ts';
+import { ServiceAccount } from '../../src/modules/service-accounts/service-account.entity.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
 
@@ -19,6 +20,9 @@ async function seed(org: TestOrg): Promise<void> {
     const team = em.create(Team, { id: uuidv7(), orgId: org.orgId, name: 'Core' });
     await em.flush(); // no ORM relation between the two: write the team first
     em.create(TeamMember, { id: uuidv7(), orgId: org.orgId, teamId: team.id, userId: member.userId, role: 'admin' });
+    em.create(ServiceAccount, {
+      id: uuidv7(), orgId: org.orgId, name: 'robot', role: 'viewer', clientId: `sa_${uuidv7().replace(/-/g, '').slice(0, 24)}`, secret: 'sealed',
+    });
     em.create(Invitation, {
       id: uuidv7(), orgId: org.orgId, email: `x-${uuidv7()}@example.test`, role: 'member', tokenHash: uuidv7(),
       status: 'pending', expiresAt: new Date(Date.now() + 3600_000),
@@ -45,7 +49,7 @@ async function orgTables(): Promise<string[]> {
 
 test('every table with an org_id column (and organizations) has row-level security enabled and forced', async () => {
   const tables = [...(await orgTables()), 'organizations'];
-  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads']));
+  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads', 'service_accounts']));
   const rows = await t.db.withoutOrg((em) => em.execute<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }[]>(
     `SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
       WHERE relnamespace = current_schema()::regnamespace AND relname IN (${tables.map(() => '?').join(',')})`, tables));

@@ -19,6 +19,16 @@ export interface ApiKeyCredentialRow {
   member_role_permissions: string[] | null;
 }
 
+export interface ServiceAccountClientRow {
+  id: string;
+  org_id: string;
+  org_slug: string;
+  client_id: string;
+  secret: string;
+  role: string;
+  role_permissions: string[] | null;
+}
+
 export interface InvitationTokenRow {
   id: string;
   org_id: string;
@@ -68,6 +78,21 @@ export class PlatformRepository {
       const rows = await em.execute<InvitationTokenRow[]>(
         'SELECT id, org_id FROM invitations WHERE token_hash = ?',
         [tokenHash],
+      );
+      return rows[0] ?? null;
+    });
+  }
+
+  /** An active service account by client id, with its org and role, for the issuer. */
+  findServiceAccountClient(clientId: string): Promise<ServiceAccountClientRow | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<ServiceAccountClientRow[]>(
+        `SELECT s.id, s.org_id, o.slug AS org_slug, s.client_id, s.secret, s.role, r.permissions AS role_permissions
+           FROM service_accounts s
+           JOIN organizations o ON o.id = s.org_id
+           LEFT JOIN roles r ON r.org_id = s.org_id AND r.key = s.role
+          WHERE s.client_id = ? AND s.revoked_at IS NULL`,
+        [clientId],
       );
       return rows[0] ?? null;
     });

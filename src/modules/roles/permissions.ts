@@ -18,6 +18,7 @@ export const permissionCatalogue = {
   'teams:manage': 'Create, change and delete teams and their membership',
   'api_keys:create': 'Create and revoke one\'s own API keys',
   'api_keys:manage': 'See and revoke every API key of the organization',
+  'service_accounts:manage': 'Create, see and revoke the organization\'s service accounts (OAuth client credentials)',
   'audit:read': 'Read and export the audit trail',
 } as const;
 

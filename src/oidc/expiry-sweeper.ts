@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.ts';
+import { OidcModelsRepository } from './oidc-models.repository.ts';
+
+export interface ExpirySweeperOptions {
+  db: Database;
+  logger: Logger;
+  /** Wait between sweeps. */
+  intervalMs?: number;
+  /** Rows deleted per transaction: small batches keep each delete's locks short. */
+  batchSize?: number;
+}
+
+/**
+ * Deletes oidc_models rows past their expiry. find() already ignores them, so this only keeps
+ * the table small; running it on every node is safe (each batch skips rows another node holds).
+ * No error escapes the timer: it is logged and the next sweep runs.
+ */
+export class ExpirySweeper {
+  readonly #db: Database;
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  readonly #batchSize: number;
+  #sweeping: Promise<number> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #running = false;
+  #stopping = false;
+
+  constructor(opts: ExpirySweeperOptions) {
+    this.#db = opts.db;
+    this.#log = opts.logger;
+    this.#intervalMs = opts.intervalMs ?? 60_000;
+    this.#batchSize = opts.batchSize ?? 1_000;
+  }
+
+  /** One sweep, batch after batch until a batch comes back short; resolves to the rows deleted. */
+  sweepOnce(): Promise<number> {
+    this.#sweeping ??= this.#sweep().finally(() => { this.#sweeping = null; });
+    return this.#sweeping;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  /** Stops the timer and waits for a sweep in progress (it ends after its current batch). */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#stopping = true;
+    try {
+      await this.#sweeping?.catch(() => undefined);
+    } finally {
+      this.#stopping = false;
+    }
+  }
+
+  async #sweep(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.#db.withoutOrg((em) => new OidcModelsRepository(em).deleteExpired(this.#batchSize));
+      total += deleted;
+      // A backlog can take many batches: stop() does not wait for all of them.
+      if (deleted < this.#batchSize || this.#stopping) break;
+    }
+    return total;
+  }
+
+  #schedule(delayMs: number): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      const deleted = await this.sweepOnce();
+      if (deleted > 0) this.#log.debug({ deleted }, 'expired oidc rows deleted');
+    } catch (err) {
+      this.#log.error({ err }, 'oidc expiry sweep failed');
+    }
+    this.#schedule(this.#intervalMs);
+  }
+}

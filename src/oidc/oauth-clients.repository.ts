@@ -1,0 +1,20 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import { OAuthClient } from './oauth-client.entity.ts';
+
+export class OAuthClientsRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  findActive(clientId: string): Promise<OAuthClient | null> {
+    return this.#em.findOne(OAuthClient, { clientId, revokedAt: null });
+  }
+
+  async create(input: { clientId: string; name: string; public: boolean; redirectUris: string[]; postLogoutRedirectUris: string[]; secret: string | null }): Promise<OAuthClient> {
+    const client = this.#em.create(OAuthClient, input);
+    await this.#em.flush();
+    return client;
+  }
+}

@@ -1,0 +1,117 @@
+import { hkdfSync } from 'node:crypto';
+import type { JWK } from 'jose';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../../config/config.schema.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
+import type { Database } from '../db/database.ts';
+import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+import { permissionsOfRole } from '../modules/roles/permissions.ts';
+import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
+import { UsersRepository } from '../modules/users/users.repository.ts';
+import { createAdapterFactory } from './adapter.ts';
+import { ClientStore } from './client-store.ts';
+
+export interface IssuerDeps {
+  config: Config;
+  db: Database;
+  platform: PlatformRepository;
+  secrets: SecretBox;
+}
+
+/** The issuer's URL and the resources (RFC 8707) it issues JWT access tokens for. */
+export function issuerUrl(config: Config): string {
+  return `${config.publicUrl}/oidc`;
+}
+
+export function managementApiResource(config: Config): string {
+  return `${config.publicUrl}/api/v1`;
+}
+
+const accessTokenTtl = 600;
+
+/**
+ * One oidc-provider instance for a given set of signing keys. State lives in PostgreSQL (the
+ * adapter) and clients in our own tables, so any number of these, on any node, act as one issuer.
+ */
+export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provider {
+  const { config, db } = deps;
+  const clients = new ClientStore(deps);
+  const Adapter = createAdapterFactory(db);
+  const secure = config.publicUrl.startsWith('https://');
+  const cookieKeys = [Buffer.from(hkdfSync('sha256', Buffer.from(config.secretKey), Buffer.alloc(0), 'gatehouse oidc cookies v1', 32)).toString('base64url')];
+  const resources = new Set([managementApiResource(config)]);
+
+  const configuration: Configuration = {
+    adapter: (name: string) => (name === 'Client' ? clients : new Adapter(name)),
+    jwks: jwks as Configuration['jwks'],
+    cookies: {
+      keys: cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure },
+    },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+      org: ['org_id', 'org_slug', 'org_role', 'permissions', 'teams'],
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'org'],
+    // Only the algorithms Gatehouse signs with; `none` and symmetric ones are never accepted.
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256', 'RS256'],
+      userinfoSigningAlgValues: ['ES256', 'RS256'],
+      introspectionSigningAlgValues: ['ES256', 'RS256'],
+      authorizationSigningAlgValues: ['ES256', 'RS256'],
+      requestObjectSigningAlgValues: ['ES256', 'RS256'],
+      clientAuthSigningAlgValues: ['ES256', 'RS256'],
+    },
+    pkce: { required: () => true },
+    findAccount: async (_ctx, sub) => {
+      const user = await db.withoutOrg((em) => new UsersRepository(em).findById(sub));
+      if (!user) return undefined;
+      return {
+        accountId: user.id,
+        claims: () => ({ sub: user.id, email: user.email, email_verified: false, name: user.name ?? undefined }),
+      };
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      backchannelLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => managementApiResource(config),
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          if (!resources.has(resource)) throw new errors.InvalidTarget('unknown resource');
+          return { scope: 'api', audience: resource, accessTokenTTL: accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+        },
+      },
+    },
+    extraTokenClaims: (_ctx: KoaContextWithOIDC, token) => orgClaimsOfServiceAccount(deps.platform, token.clientId),
+    ttl: { AccessToken: accessTokenTtl, ClientCredentials: accessTokenTtl },
+    renderError: (ctx, out) => {
+      ctx.type = 'json';
+      ctx.body = out;
+    },
+  };
+  const provider = new Provider(issuerUrl(config), configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}
+
+/** A service account's token says which org it acts in and what it may do there. */
+async function orgClaimsOfServiceAccount(platform: PlatformRepository, clientId: string | undefined) {
+  if (!clientId || !serviceAccountClientId.test(clientId)) return undefined;
+  const account = await platform.findServiceAccountClient(clientId);
+  if (!account) return undefined;
+  return {
+    org_id: account.org_id,
+    org_slug: account.org_slug,
+    org_role: account.role,
+    permissions: [...permissionsOfRole(account.role, account.role_permissions)],
+  };
+}
