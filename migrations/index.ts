@@ -2,6 +2,7 @@ import { Foundation } from './0001-foundation.ts';
 import { OidcModels } from './0002-oidc-models.ts';
 import { SigningKeys } from './0003-signing-keys.ts';
 import { Clients } from './0004-clients.ts';
+import { GrantOrgs } from './0005-grant-orgs.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -9,4 +10,5 @@ export const migrationsList = [
   { name: '0002-oidc-models', class: OidcModels },
   { name: '0003-signing-keys', class: SigningKeys },
   { name: '0004-clients', class: Clients },
+  { name: '0005-grant-orgs', class: GrantOrgs },
 ];

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.schema.ts';
 import { SecretBox } from './crypto/secret-box.ts';
 import { databaseOptions, openDatabase } from './db/orm.ts';
 import type { Database } from './db/database.ts';
+import { Notifications } from './db/notifications.ts';
 import { mountRoutes } from './http/api.ts';
 import type { ApiServices } from './http/api-services.ts';
 import { authenticate } from './http/authenticate.ts';
@@ -19,12 +20,16 @@ import { Mailer } from './modules/mail/mailer.ts';
 import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
+import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
 import { Issuer } from './oidc/issuer.ts';
+import { cookieKeys } from './oidc/provider.ts';
+import { ServiceAccountClients } from './oidc/service-account-clients.ts';
 import { SigningKeys } from './oidc/signing-keys.ts';
 
 export interface App {
   services: ApiServices;
   issuer: Issuer;
+  notifications: Notifications;
   koa: Koa;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
@@ -44,6 +49,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
 
   const koa = new Koa({ proxy: config.trustProxy });
   koa.silent = true;
+  koa.keys = cookieKeys(config);
   koa.use(requestContext(logger));
 
   const health = new Router();
@@ -71,9 +77,14 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? parseJson(ctx, next) : next()));
   koa.use(api.routes()).use(api.allowedMethods({ throw: true }));
 
+  // Changes other nodes make, heard over LISTEN/NOTIFY, empty this node's caches (DESIGN.md).
+  const notifications = new Notifications(database.listenTarget, logger);
+  const serviceAccountClients = new ServiceAccountClients({ platform: services.platform, secrets: services.secrets, notifications });
+
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
-  const issuer = await Issuer.start(services, new SigningKeys(database, services.secrets), logger);
+  const issuer = await Issuer.start({ ...services, serviceAccountClients }, new SigningKeys(database, services.secrets), logger);
   koa.use(issuer.middleware());
+  koa.use(interactionRoutes({ config, db: database, platform: services.platform, issuer }).routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
 
@@ -82,10 +93,14 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // test files on one database would otherwise send each other's mail.
   const outbox = appOutboxDispatcher(config, database, logger);
 
+  // Last, so that nothing above can fail with the listening connection open.
+  await notifications.start();
+
   const servers: Server[] = [];
   return {
     services,
     issuer,
+    notifications,
     koa,
     listen(port = config.port) {
       if (config.env !== 'test') outbox.start();
@@ -102,6 +117,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       issuer.stop();
       await sweeper.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })));
+      await notifications.stop();
       if (!db) await database.close();
     },
   };

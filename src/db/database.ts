@@ -1,4 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/sql';
+import type { ListenTarget } from './notifications.ts';
 
 export const APP_ROLE = 'gatehouse_app';
 export const PLATFORM_ROLE = 'gatehouse_platform';
@@ -14,10 +15,13 @@ export const PLATFORM_ROLE = 'gatehouse_platform';
 export class Database {
   readonly orm: MikroORM;
   readonly close: () => Promise<void>;
+  /** Where this node LISTENs for other nodes' changes (src/db/notifications.ts). */
+  readonly listenTarget: ListenTarget;
 
-  constructor(orm: MikroORM, close: () => Promise<void>) {
+  constructor(orm: MikroORM, close: () => Promise<void>, listenTarget: ListenTarget) {
     this.orm = orm;
     this.close = close;
+    this.listenTarget = listenTarget;
   }
 
   /** One transaction in which only `orgId`'s rows exist. */

@@ -62,7 +62,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         await (conn as DatabaseConnection).executeQuery(CompiledQuery.raw(`SET ROLE ${APP_ROLE}`));
       },
     });
-    return new Database(orm as unknown as MikroORM, () => orm.close(true));
+    // The listening connection logs in as the app does: LISTEN needs no grant.
+    return new Database(orm as unknown as MikroORM, () => orm.close(true), { kind: 'postgresql', url: opts.databaseUrl });
   }
   return openEmbedded(opts);
 }
@@ -84,7 +85,7 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
       await orm.close(true);
       await pglite.close();
       unlock();
-    });
+    }, { kind: 'pglite', pglite });
   } catch (err) {
     unlock();
     throw err;

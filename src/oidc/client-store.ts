@@ -1,24 +1,26 @@
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
-import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
 import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
 import { OAuthClientsRepository } from './oauth-clients.repository.ts';
+import type { ServiceAccountClients } from './service-account-clients.ts';
 
 /**
  * oidc-provider's `Client` model, read from our own tables: platform clients (web apps, SPAs)
- * and org service accounts. Looked up on every use, so a revoked client stops working at once.
- * Secrets are stored sealed; the provider compares the presented one with the opened value.
+ * and org service accounts. Platform clients are looked up on every use; service accounts, used
+ * on every machine token request, come from the per-node cache that every node empties of a client
+ * when its revocation commits. Either way a revoked client stops working at once. Secrets are
+ * stored sealed; the provider compares the presented one with the opened value.
  */
 export class ClientStore implements Adapter {
   readonly #db: Database;
-  readonly #platform: PlatformRepository;
   readonly #secrets: SecretBox;
+  readonly #serviceAccounts: ServiceAccountClients;
 
-  constructor(deps: { db: Database; platform: PlatformRepository; secrets: SecretBox }) {
+  constructor(deps: { db: Database; secrets: SecretBox; serviceAccountClients: ServiceAccountClients }) {
     this.#db = deps.db;
-    this.#platform = deps.platform;
     this.#secrets = deps.secrets;
+    this.#serviceAccounts = deps.serviceAccountClients;
   }
 
   async find(clientId: string): Promise<AdapterPayload | undefined> {
@@ -40,11 +42,11 @@ export class ClientStore implements Adapter {
   }
 
   async #serviceAccount(clientId: string): Promise<AdapterPayload | undefined> {
-    const account = await this.#platform.findServiceAccountClient(clientId);
+    const account = await this.#serviceAccounts.find(clientId);
     if (!account) return undefined;
     const metadata: ClientMetadata = {
       client_id: account.client_id,
-      client_secret: this.#secrets.open(account.secret, account.client_id),
+      client_secret: account.client_secret,
       grant_types: ['client_credentials'],
       response_types: [],
       redirect_uris: [],

@@ -47,6 +47,8 @@ export class Issuer {
     const version = await this.#keys.version();
     if (version === this.#version) return false;
     this.#provider = createProvider(this.#deps, await this.#keys.jwks());
+    // oidc-provider answers a generic server_error; the cause goes to the log.
+    this.#provider.on('server_error', (_ctx: unknown, err: unknown) => this.#log.error({ err }, 'issuer server error'));
     this.#handler = mount('/oidc', this.#provider);
     this.#version = version;
     this.#log.info({ keys: version }, 'issuer keys loaded');

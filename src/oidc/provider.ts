@@ -9,13 +9,25 @@ import { permissionsOfRole } from '../modules/roles/permissions.ts';
 import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
 import { UsersRepository } from '../modules/users/users.repository.ts';
 import { createAdapterFactory } from './adapter.ts';
+import { orgClaimsOf, type OrgClaims } from './org-claims.ts';
+import { maxSignedTokenLifetimeSeconds } from './signing-keys.ts';
 import { ClientStore } from './client-store.ts';
+import type { ServiceAccountClients } from './service-account-clients.ts';
 
 export interface IssuerDeps {
   config: Config;
   db: Database;
   platform: PlatformRepository;
   secrets: SecretBox;
+  serviceAccountClients: ServiceAccountClients;
+}
+
+/**
+ * Keys that sign the issuer's cookies. The provider is mounted in Gatehouse's Koa app, whose
+ * context it then uses, so the app gets these keys too (app.ts).
+ */
+export function cookieKeys(config: Config): string[] {
+  return [Buffer.from(hkdfSync('sha256', Buffer.from(config.secretKey), Buffer.alloc(0), 'gatehouse oidc cookies v1', 32)).toString('base64url')];
 }
 
 /** The issuer's URL and the resources (RFC 8707) it issues JWT access tokens for. */
@@ -38,14 +50,12 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
   const clients = new ClientStore(deps);
   const Adapter = createAdapterFactory(db);
   const secure = config.publicUrl.startsWith('https://');
-  const cookieKeys = [Buffer.from(hkdfSync('sha256', Buffer.from(config.secretKey), Buffer.alloc(0), 'gatehouse oidc cookies v1', 32)).toString('base64url')];
   const resources = new Set([managementApiResource(config)]);
 
   const configuration: Configuration = {
     adapter: (name: string) => (name === 'Client' ? clients : new Adapter(name)),
     jwks: jwks as Configuration['jwks'],
     cookies: {
-      keys: cookieKeys,
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure },
     },
@@ -66,14 +76,23 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
       clientAuthSigningAlgValues: ['ES256', 'RS256'],
     },
     pkce: { required: () => true },
-    findAccount: async (_ctx, sub) => {
+    findAccount: async (_ctx, sub, token) => {
       const user = await db.withoutOrg((em) => new UsersRepository(em).findById(sub));
       if (!user) return undefined;
+      const grantId = token && 'grantId' in token ? (token.grantId as string | undefined) : undefined;
       return {
         accountId: user.id,
-        claims: () => ({ sub: user.id, email: user.email, email_verified: false, name: user.name ?? undefined }),
+        claims: async (_use, scope) => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: false,
+          name: user.name ?? undefined,
+          ...(scope.split(' ').includes('org') && grantId ? await userOrgClaims(deps, grantId) : {}),
+        }),
       };
     },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    extraParams: ['organization'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -83,7 +102,9 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
       backchannelLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => managementApiResource(config),
+        // Service accounts always get an API token; a signed-in user's client asks for a resource
+        // when it wants one, and otherwise gets an opaque token for userinfo.
+        defaultResource: (_ctx, client) => (client.grantTypes?.includes('client_credentials') ? managementApiResource(config) : undefined),
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => {
           if (!resources.has(resource)) throw new errors.InvalidTarget('unknown resource');
@@ -91,8 +112,23 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
         },
       },
     },
-    extraTokenClaims: (_ctx: KoaContextWithOIDC, token) => orgClaimsOfServiceAccount(deps.platform, token.clientId),
-    ttl: { AccessToken: accessTokenTtl, ClientCredentials: accessTokenTtl },
+    extraTokenClaims: (_ctx: KoaContextWithOIDC, token) => {
+      if (token.kind === 'AccessToken' && token.grantId) return userOrgClaims(deps, token.grantId);
+      return orgClaimsOfServiceAccount(deps.serviceAccountClients, token.clientId);
+    },
+    // The ID token carries the claims of its scopes too, not only userinfo (DESIGN.md contracts).
+    conformIdTokenClaims: false,
+    ttl: {
+      AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
+      AuthorizationCode: 60,
+      // a retired key stays published this long after it stops signing (signing-keys.ts)
+      IdToken: maxSignedTokenLifetimeSeconds,
+      Interaction: 15 * 60,
+      Session: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+      RefreshToken: 14 * 24 * 3600,
+    },
     renderError: (ctx, out) => {
       ctx.type = 'json';
       ctx.body = out;
@@ -100,13 +136,22 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
   };
   const provider = new Provider(issuerUrl(config), configuration);
   provider.proxy = config.trustProxy;
+  provider.keys = cookieKeys(config);
   return provider;
 }
 
+/** A user's tokens say which org their grant acts in and what they may do there, as of now. */
+async function userOrgClaims(deps: IssuerDeps, grantId: string): Promise<OrgClaims | undefined> {
+  const grantOrg = await deps.platform.findGrantOrg(grantId);
+  if (!grantOrg) return undefined;
+  return (await orgClaimsOf(deps.db, grantOrg.org_id, grantOrg.user_id)) ?? undefined;
+}
+
 /** A service account's token says which org it acts in and what it may do there. */
-async function orgClaimsOfServiceAccount(platform: PlatformRepository, clientId: string | undefined) {
+async function orgClaimsOfServiceAccount(clients: ServiceAccountClients, clientId: string | undefined) {
   if (!clientId || !serviceAccountClientId.test(clientId)) return undefined;
-  const account = await platform.findServiceAccountClient(clientId);
+  // The same per-node cache the client was just read from: no second lookup per token.
+  const account = await clients.find(clientId);
   if (!account) return undefined;
   return {
     org_id: account.org_id,

@@ -72,12 +72,21 @@ test('an unknown client is invalid_client', async () => {
   expect(await oauthError(oidc.clientCredentialsGrant(config, { resource }))).toBe('invalid_client');
 });
 
-test('a revoked service account is refused at once', async () => {
+test('a revoked service account is refused at once, though the issuer holds it in memory', async () => {
   const sa = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'gone', role: 'viewer' });
+  const other = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'kept', role: 'viewer' });
   const config = await clientFor(sa.body.clientId, sa.body.clientSecret);
-  await oidc.clientCredentialsGrant(config, { resource });
-  await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/service-accounts/${sa.body.id}`);
+  const otherConfig = await clientFor(other.body.clientId, other.body.clientSecret);
+  // The second grant of each is served from the node's memory (src/oidc/service-account-clients.ts).
+  for (let i = 0; i < 2; i++) {
+    await oidc.clientCredentialsGrant(config, { resource });
+    await oidc.clientCredentialsGrant(otherConfig, { resource });
+  }
+  expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/service-accounts/${sa.body.id}`)).status).toBe(200);
   expect(await oauthError(oidc.clientCredentialsGrant(config, { resource }))).toBe('invalid_client');
+  // Only the revoked client is forgotten.
+  const tokens = await oidc.clientCredentialsGrant(otherConfig, { resource });
+  expect(tokens.access_token).toBeTruthy();
 });
 
 test('an unregistered resource is invalid_target', async () => {

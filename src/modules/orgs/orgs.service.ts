@@ -11,6 +11,7 @@ import type { MembershipSource } from '../members/membership.entity.ts';
 import { OrgScope, type Principal, type RequestMeta } from '../scope.ts';
 import type { Organization } from './organization.entity.ts';
 import { OrgsRepository } from './orgs.repository.ts';
+import { announceServiceAccountChange } from '../service-accounts/service-accounts.service.ts';
 
 export function orgView(org: Organization) {
   return { id: org.id, name: org.name, slug: org.slug, kind: org.kind, createdAt: org.createdAt, updatedAt: org.updatedAt };
@@ -96,6 +97,8 @@ export class OrgsService {
     if (patch.slug !== undefined) org.slug = patch.slug;
     try {
       await this.#orgs.save();
+      // issuers cache service-account claims (the slug among them): tell every node
+      await announceServiceAccountChange(this.#scope.em, { orgId: this.#scope.orgId });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) throw new ConflictError('org.slug_taken', `The slug "${patch.slug}" is taken.`);
       throw err;
@@ -110,6 +113,8 @@ export class OrgsService {
     const org = await this.#load();
     const view = orgView(org);
     await this.#orgs.delete(org);
+    // its service accounts go with it: every node's issuer forgets them on commit
+    await announceServiceAccountChange(this.#scope.em, { orgId: this.#scope.orgId });
     return view;
   }
 

@@ -97,4 +97,20 @@ export class PlatformRepository {
       return rows[0] ?? null;
     });
   }
+
+  /** The org a user's OIDC grant acts in, with the user's membership there (null if none now). */
+  findGrantOrg(grantId: string): Promise<{ org_id: string; user_id: string } | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<{ org_id: string; user_id: string }[]>(
+        'SELECT org_id, user_id FROM oidc_grant_orgs WHERE grant_id = ?', [grantId]);
+      return rows[0] ?? null;
+    });
+  }
+
+  /** Every org a user belongs to (the org step of sign-in), by name. */
+  orgsOfUser(userId: string): Promise<{ id: string; slug: string; name: string }[]> {
+    return this.#db.asPlatform((em) => em.execute<{ id: string; slug: string; name: string }[]>(
+      `SELECT o.id, o.slug, o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
+        WHERE m.user_id = ? ORDER BY o.name, o.id`, [userId]));
+  }
 }

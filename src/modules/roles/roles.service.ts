@@ -9,6 +9,7 @@ import {
 import { assertWithinCaller } from './role-catalog.ts';
 import type { Role } from './role.entity.ts';
 import { RolesRepository } from './roles.repository.ts';
+import { announceServiceAccountChange } from '../service-accounts/service-accounts.service.ts';
 
 export interface RoleView {
   key: string;
@@ -129,6 +130,8 @@ export class RolesService {
     if (patch.description !== undefined) role.description = patch.description;
     if (permissions) role.permissions = permissions;
     await this.#roles.save();
+    // service-account tokens carry the role's permissions from a per-node cache
+    await announceServiceAccountChange(this.#scope.em, { orgId: this.#scope.orgId });
     await recordAudit(this.#scope, { type: 'role.updated', target: { type: 'role', id: role.key }, before, after: roleState(role) });
     return customView(role);
   }
@@ -148,6 +151,7 @@ export class RolesService {
     }
     const before = roleState(role);
     await this.#roles.delete(role);
+    await announceServiceAccountChange(this.#scope.em, { orgId: this.#scope.orgId });
     await recordAudit(this.#scope, { type: 'role.deleted', target: { type: 'role', id: key }, before });
   }
 

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/sql';
 import { v7 as uuidv7 } from 'uuid';
 import { NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import type { SecretBox } from '../../crypto/secret-box.ts';
+import { notify } from '../../db/notifications.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
@@ -24,6 +26,18 @@ export type ServiceAccountView = ReturnType<typeof serviceAccountView>;
 
 /** Service account client ids are recognisable, so the issuer knows where to look one up. */
 export const serviceAccountClientId = /^sa_[0-9a-f]{24}$/;
+
+/**
+ * Every node's issuer keeps service account clients in memory (src/oidc/service-account-clients.ts).
+ * Whatever changes what it holds announces it here, in the changing transaction: the payload is a
+ * client id, or `org:<orgId>` for all of an org's (its slug, its roles' permissions, its deletion).
+ * A new service account needs no announcement: the issuer never remembers a client id it did not find.
+ */
+export const serviceAccountsChannel = 'gatehouse_service_accounts';
+
+export function announceServiceAccountChange(em: EntityManager, changed: { clientId: string } | { orgId: string }): Promise<void> {
+  return notify(em, serviceAccountsChannel, 'clientId' in changed ? changed.clientId : `org:${changed.orgId}`);
+}
 
 export class ServiceAccountsService {
   readonly #scope: OrgScope;
@@ -61,7 +75,7 @@ export class ServiceAccountsService {
     return toPage(rows, query.limit, (a) => a.id, serviceAccountView);
   }
 
-  /** Revoked at once: the issuer finds no client for it from the next request on. */
+  /** Revoked at once: every node's issuer forgets the client when this commits. */
   async revoke(id: string): Promise<ServiceAccountView> {
     this.#scope.authorize('service_accounts:manage');
     const account = await this.#accounts.find(id);
@@ -70,6 +84,7 @@ export class ServiceAccountsService {
       account.revokedAt = new Date();
       await this.#accounts.save();
       await recordAudit(this.#scope, { type: 'service_account.revoked', target: { type: 'service_account', id }, after: serviceAccountView(account) });
+      await announceServiceAccountChange(this.#scope.em, { clientId: account.clientId });
     }
     return serviceAccountView(account);
   }

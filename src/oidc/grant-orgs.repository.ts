@@ -1,0 +1,23 @@
+import type { EntityManager } from '@mikro-orm/sql';
+
+/** oidc_grant_orgs in an org's transaction (row-level security admits that org's rows only). */
+export class GrantOrgsRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  async set(grantId: string, orgId: string, userId: string): Promise<void> {
+    await this.#em.execute(
+      `INSERT INTO oidc_grant_orgs (grant_id, org_id, user_id) VALUES (?, ?, ?)
+       ON CONFLICT (grant_id) DO UPDATE SET org_id = EXCLUDED.org_id, user_id = EXCLUDED.user_id, updated_at = now()`,
+      [grantId, orgId, userId],
+    );
+  }
+
+  async grantsOf(userId: string): Promise<string[]> {
+    const rows = await this.#em.execute<{ grant_id: string }[]>('SELECT grant_id FROM oidc_grant_orgs WHERE user_id = ?', [userId]);
+    return rows.map((r) => r.grant_id);
+  }
+}

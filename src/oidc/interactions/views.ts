@@ -1,0 +1,81 @@
+// The hosted sign-in pages: server-rendered, no JavaScript, labelled fields, one task per page.
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+interface Page {
+  title: string;
+  body: string;
+}
+
+function layout({ title, body }: Page): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · Gatehouse</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #111; }
+  main { max-width: 24rem; margin: 4rem auto; padding: 2rem; background: #fff; border-radius: .5rem; box-shadow: 0 1px 3px #0003; }
+  label { display: block; margin: 1rem 0 .25rem; font-weight: 600; }
+  input, button { font: inherit; width: 100%; box-sizing: border-box; padding: .6rem; }
+  input:focus, button:focus { outline: 3px solid #1a56db; outline-offset: 1px; }
+  button { margin-top: 1.5rem; background: #1a56db; color: #fff; border: 0; border-radius: .3rem; cursor: pointer; }
+  .error { color: #9b1c1c; background: #fde8e8; padding: .5rem; border-radius: .3rem; }
+  ul { list-style: none; padding: 0; } li button { text-align: left; background: #fff; color: #111; border: 1px solid #ccc; margin-top: .5rem; }
+</style>
+</head>
+<body><main>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</main></body>
+</html>`;
+}
+
+function errorLine(error?: string): string {
+  return error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
+}
+
+export function emailPage(action: string, csrf: string, email: string, error?: string): string {
+  return layout({
+    title: 'Sign in',
+    body: `${errorLine(error)}
+<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}">
+  <button type="submit">Continue</button>
+</form>`,
+  });
+}
+
+export function passwordPage(action: string, csrf: string, email: string, error?: string): string {
+  return layout({
+    title: 'Enter your password',
+    body: `${errorLine(error)}
+<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}" readonly>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
+  <button type="submit">Sign in</button>
+</form>`,
+  });
+}
+
+export function orgPage(action: string, csrf: string, orgs: { id: string; name: string; slug: string }[]): string {
+  return layout({
+    title: 'Choose an organization',
+    body: `<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+  <ul>${orgs.map((o) => `<li><button type="submit" name="organization" value="${escapeHtml(o.id)}">${escapeHtml(o.name)} <small>(${escapeHtml(o.slug)})</small></button></li>`).join('')}</ul>
+</form>`,
+  });
+}
+
+export function messagePage(title: string, message: string): string {
+  return layout({ title, body: `<p>${escapeHtml(message)}</p>` });
+}

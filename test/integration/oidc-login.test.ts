@@ -1,0 +1,156 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { createPlatformClient } from '../../src/oidc/clients.service.ts';
+import { hashPassword } from '../../src/modules/users/password.ts';
+import { MembersRepository } from '../../src/modules/members/members.repository.ts';
+import { UsersRepository } from '../../src/modules/users/users.repository.ts';
+import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
+import { FormAgent, readForm } from '../helpers/browser.ts';
+import { createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
+
+// The authorization code flow with PKCE through the hosted sign-in, with openid-client as the
+// relying party (an independent implementation) and forms posted as a browser would.
+const redirectUri = 'https://rp.example.test/callback';
+const password = 'correct horse battery staple';
+let t: TestApp;
+let orgA: TestOrg;
+let orgB: TestOrg;
+let user: { id: string; email: string };
+let rp: oidc.Configuration;
+let issuer: string;
+
+beforeAll(async () => {
+  t = await startAppAtPublicUrl();
+  issuer = `${t.url}/oidc`;
+  orgA = await createOrg(t);
+  orgB = await createOrg(t);
+  const passwordHash = await hashPassword(password);
+  const email = uniqueEmail('person');
+  const created = await t.db.withoutOrg((em) => new UsersRepository(em).create({ email, name: 'Pat Person', passwordHash }));
+  user = { id: created.id, email };
+  for (const [org, role] of [[orgA, 'admin'], [orgB, 'viewer']] as const) {
+    await t.db.inOrg(org.orgId, (em) => new MembersRepository(em).create({ orgId: org.orgId, userId: user.id, role, source: 'invite' }));
+  }
+  const client = await createPlatformClient(t.db, t.app.services.secrets, { name: 'Web', redirectUris: [redirectUri] });
+  rp = await oidc.discovery(new URL(issuer), client.clientId, undefined, oidc.ClientSecretBasic(client.clientSecret!), { execute: [oidc.allowInsecureRequests] });
+});
+afterAll(() => t.close());
+
+/** Starts an authorization request and signs in through the forms; returns the callback URL. */
+async function signIn(params: Record<string, string>, creds = { email: user.email, password }, pickOrg?: string) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: redirectUri, scope: 'openid email profile org offline_access', code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256', state, nonce, prompt: 'consent', ...params,
+  });
+  const agent = new FormAgent();
+  let page = await agent.follow(url.href, t.url);
+  let form = readForm(page.html, page.url);
+  expect(form.fields.email).toBe(params.login_hint ?? '');
+  page = await agent.request(form.action, { form: { ...form.fields, email: creds.email } });
+  form = readForm(page.html, page.url);
+  page = await agent.request(form.action, { form: { ...form.fields, password: creds.password } });
+  if (page.status === 200 && page.html.includes('name="organization"')) {
+    const chosen = pickOrg ?? orgA.orgId;
+    form = readForm(page.html, page.url);
+    page = await agent.request(form.action, { form: { csrf: form.fields.csrf!, organization: chosen } });
+  }
+  if (page.location?.startsWith(t.url)) page = await agent.follow(page.location, t.url);
+  return { page, verifier, state, nonce, agent };
+}
+
+test('code flow with PKCE: the ID token, userinfo and a JWT access token carry the chosen org', async () => {
+  const resource = `${t.url}/api/v1`;
+  const { page, verifier, state, nonce } = await signIn({ organization: orgA.slug, resource });
+  expect(page.location).toMatch(/^https:\/\/rp\.example\.test\/callback\?/);
+  const callback = new URL(page.location!);
+  expect(callback.searchParams.get('iss')).toBe(issuer);
+  const tokens = await oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }, { resource });
+  const claims = tokens.claims()!;
+  expect(claims).toMatchObject({ sub: user.id, email: user.email, name: 'Pat Person', org_id: orgA.orgId, org_slug: orgA.slug, org_role: 'admin' });
+  expect(claims.permissions).toEqual(expect.arrayContaining(['members:invite']));
+  const jwks = createRemoteJWKSet(new URL(rp.serverMetadata().jwks_uri!));
+  const access = await jwtVerify(tokens.access_token, jwks, { issuer, audience: resource });
+  expect(access.payload).toMatchObject({ sub: user.id, org_id: orgA.orgId, org_role: 'admin' });
+  expect(tokens.refresh_token).toEqual(expect.any(String));
+});
+
+test('a person in several orgs picks one; the tokens name it', async () => {
+  const { page, verifier, state, nonce } = await signIn({}, undefined, orgB.orgId);
+  const tokens = await oidc.authorizationCodeGrant(rp, new URL(page.location!), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  expect(tokens.claims()).toMatchObject({ org_id: orgB.orgId, org_role: 'viewer' });
+});
+
+test('userinfo carries the org claims of the grant', async () => {
+  const { page, verifier, state, nonce } = await signIn({ organization: orgB.orgId });
+  const tokens = await oidc.authorizationCodeGrant(rp, new URL(page.location!), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  const info = await oidc.fetchUserInfo(rp, tokens.access_token, user.id);
+  expect(info).toMatchObject({ sub: user.id, email: user.email, org_id: orgB.orgId, org_slug: orgB.slug });
+});
+
+test('login_hint pre-fills the email step', async () => {
+  const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', login_hint: 'someone@example.test' });
+  const page = await new FormAgent().follow(url.href, t.url);
+  expect(readForm(page.html, page.url).fields.email).toBe('someone@example.test');
+});
+
+test('a wrong password and an unknown email get the same answer', async () => {
+  const agent = new FormAgent();
+  const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid', code_challenge: 'y'.repeat(43), code_challenge_method: 'S256' });
+  const answers: string[] = [];
+  for (const email of [user.email, 'nobody-here@example.test']) {
+    let page = await agent.follow(url.href, t.url);
+    let form = readForm(page.html, page.url);
+    page = await agent.request(form.action, { form: { ...form.fields, email } });
+    form = readForm(page.html, page.url);
+    page = await agent.request(form.action, { form: { ...form.fields, password: 'wrong password!' } });
+    expect(page.status).toBe(401);
+    answers.push(page.html.replace(email, 'EMAIL').replace(/name="csrf" value="[^"]+"/, '').replace(/\/interaction\/[^/"]+/g, ''));
+  }
+  expect(answers[0]).toBe(answers[1]);
+});
+
+test('a form without the CSRF token is refused', async () => {
+  const agent = new FormAgent();
+  const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid', code_challenge: 'z'.repeat(43), code_challenge_method: 'S256' });
+  const page = await agent.follow(url.href, t.url);
+  const form = readForm(page.html, page.url);
+  const res = await agent.request(form.action, { form: { email: user.email } });
+  expect(res.status).toBe(403);
+});
+
+test('an organization the person is not in yields no code', async () => {
+  const stranger = await createOrg(t);
+  const { page } = await signIn({ organization: stranger.orgId });
+  expect(page.status).toBe(403);
+  expect(page.location).toBeNull();
+});
+
+test('the wrong PKCE verifier is invalid_grant, and a code is good once', async () => {
+  const { page, verifier, state, nonce } = await signIn({ organization: orgA.orgId });
+  const callback = new URL(page.location!);
+  await expect(oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: state, expectedNonce: nonce }))
+    .rejects.toMatchObject({ error: 'invalid_grant' });
+  const again = await signIn({ organization: orgA.orgId });
+  const cb2 = new URL(again.page.location!);
+  await oidc.authorizationCodeGrant(rp, cb2, { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
+  await expect(oidc.authorizationCodeGrant(rp, cb2, { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce }))
+    .rejects.toMatchObject({ error: 'invalid_grant' });
+  void verifier;
+});
+
+test('an unregistered redirect URI is refused before any sign-in', async () => {
+  const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: 'https://evil.example.test/cb', scope: 'openid', code_challenge: 'q'.repeat(43), code_challenge_method: 'S256' });
+  const res = await fetch(url, { redirect: 'manual' });
+  expect(res.status).toBe(400);
+  expect(await res.text()).toMatch(/redirect_uri/);
+});
+
+test('an authorization request without PKCE is refused', async () => {
+  const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid' });
+  const res = await fetch(url, { redirect: 'manual' });
+  expect(res.status).toBe(303);
+  expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+});
