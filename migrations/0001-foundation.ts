@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { orgTableSecurity, statements } from './sql.ts';
 
 // Tenancy lock 4 (DESIGN.md): every org-owned table has ENABLE + FORCE row-level security with a
 // policy on the transaction-local setting app.org_id. Requests run as gatehouse_app, which owns
@@ -8,11 +9,8 @@ const orgTables = ['memberships', 'roles', 'invitations', 'teams', 'team_members
 const mutableOrgTables = orgTables.filter((t) => t !== 'audit_events');
 
 export class Foundation extends Migration {
-  /** One statement per call: PGlite (extended protocol) refuses several in one. */
   #sql(script: string): void {
-    for (const statement of script.split(/;\s*\n/)) {
-      if (statement.trim()) this.addSql(statement.trim());
-    }
+    for (const statement of statements(script)) this.addSql(statement);
   }
 
   override name = '0001-foundation';
@@ -203,11 +201,7 @@ export class Foundation extends Migration {
       CREATE POLICY org_isolation ON organizations TO gatehouse_app
         USING (id = gatehouse_current_org()) WITH CHECK (id = gatehouse_current_org())`);
     for (const table of orgTables) {
-      this.#sql(`
-        ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-        CREATE POLICY org_isolation ON ${table} TO gatehouse_app
-          USING (org_id = gatehouse_current_org()) WITH CHECK (org_id = gatehouse_current_org())`);
+      for (const statement of orgTableSecurity(table, { platformRead: false })) this.addSql(statement);
     }
     for (const table of ['organizations', 'memberships', 'roles', 'invitations', 'api_keys']) {
       this.addSql(`CREATE POLICY platform_read ON ${table} FOR SELECT TO gatehouse_platform USING (true)`);

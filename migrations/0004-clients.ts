@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { orgTableSecurity, statements } from './sql.ts';
 
 // OAuth clients of the issuer. Platform clients (the product's web apps and SPAs) are global;
 // service accounts belong to one org (row-level security as every org table) and are found by
@@ -31,19 +32,12 @@ const script = `
   );
   CREATE INDEX service_accounts_page ON service_accounts (org_id, id);
   GRANT SELECT, INSERT, UPDATE, DELETE ON service_accounts TO gatehouse_app;
-  GRANT SELECT ON service_accounts TO gatehouse_platform;
-  ALTER TABLE service_accounts ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE service_accounts FORCE ROW LEVEL SECURITY;
-  CREATE POLICY org_isolation ON service_accounts TO gatehouse_app
-    USING (org_id = gatehouse_current_org()) WITH CHECK (org_id = gatehouse_current_org());
-  CREATE POLICY platform_read ON service_accounts FOR SELECT TO gatehouse_platform USING (true)
 `;
 
 export class Clients extends Migration {
   override name = '0004-clients';
 
   override up(): void {
-    // One statement per call: PGlite (extended protocol) refuses several in one.
-    for (const statement of script.split(/;\s*\n/)) if (statement.trim()) this.addSql(statement.trim());
+    for (const statement of [...statements(script), ...orgTableSecurity('service_accounts', { platformRead: true })]) this.addSql(statement);
   }
 }

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { orgTableSecurity, statements } from './sql.ts';
 
 // Which org a user's OIDC grant acts in (chosen at the org step, changed by an org switch).
 // Org-owned, so row-level security as every org table; the issuer finds a grant's org through
@@ -13,19 +14,12 @@ const script = `
   );
   CREATE INDEX oidc_grant_orgs_member ON oidc_grant_orgs (org_id, user_id);
   GRANT SELECT, INSERT, UPDATE, DELETE ON oidc_grant_orgs TO gatehouse_app;
-  GRANT SELECT ON oidc_grant_orgs TO gatehouse_platform;
-  ALTER TABLE oidc_grant_orgs ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE oidc_grant_orgs FORCE ROW LEVEL SECURITY;
-  CREATE POLICY org_isolation ON oidc_grant_orgs TO gatehouse_app
-    USING (org_id = gatehouse_current_org()) WITH CHECK (org_id = gatehouse_current_org());
-  CREATE POLICY platform_read ON oidc_grant_orgs FOR SELECT TO gatehouse_platform USING (true)
 `;
 
 export class GrantOrgs extends Migration {
   override name = '0005-grant-orgs';
 
   override up(): void {
-    // One statement per call: PGlite (extended protocol) refuses several in one.
-    for (const statement of script.split(/;\s*\n/)) if (statement.trim()) this.addSql(statement.trim());
+    for (const statement of [...statements(script), ...orgTableSecurity('oidc_grant_orgs', { platformRead: true })]) this.addSql(statement);
   }
 }
