@@ -20,4 +20,8 @@ export class GrantOrgsRepository {
     const rows = await this.#em.execute<{ grant_id: string }[]>('SELECT grant_id FROM oidc_grant_orgs WHERE user_id = ?', [userId]);
     return rows.map((r) => r.grant_id);
   }
+
+  async deleteFor(userId: string): Promise<void> {
+    await this.#em.execute('DELETE FROM oidc_grant_orgs WHERE user_id = ?', [userId]);
+  }
 }

@@ -154,3 +154,28 @@ test('an authorization request without PKCE is refused', async () => {
   expect(res.status).toBe(303);
   expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
 });
+
+test('a member removed from org A: their org-A refresh token fails at once; their org-B tokens still work', async () => {
+  // a second person, so the shared user's memberships stay as they are for the other tests
+  const email = uniqueEmail('leaver');
+  const leaver = await t.db.withoutOrg(async (em) => new UsersRepository(em).create({ email, name: null, passwordHash: await hashPassword(password) }));
+  for (const org of [orgA, orgB]) {
+    await t.db.inOrg(org.orgId, (em) => new MembersRepository(em).create({ orgId: org.orgId, userId: leaver.id, role: 'member', source: 'invite' }));
+  }
+  const tokensFor = async (org: TestOrg) => {
+    const { page, verifier, state, nonce } = await signIn({ organization: org.orgId }, { email, password });
+    return oidc.authorizationCodeGrant(rp, new URL(page.location!), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  };
+  const inA = await tokensFor(orgA);
+  const inB = await tokensFor(orgB);
+  expect((await oidc.refreshTokenGrant(rp, inA.refresh_token!)).claims()).toMatchObject({ org_id: orgA.orgId });
+
+  expect((await orgA.owner.api('DELETE', `/api/v1/orgs/${orgA.orgId}/members/${leaver.id}`)).status).toBe(204);
+
+  await expect(oidc.refreshTokenGrant(rp, inA.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  const stillB = await oidc.refreshTokenGrant(rp, inB.refresh_token!);
+  expect(stillB.claims()).toMatchObject({ sub: leaver.id, org_id: orgB.orgId });
+  const events = await t.db.inOrg(orgA.orgId, (em) => em.execute<{ type: string }[]>(
+    `SELECT type FROM audit_events WHERE target_id = ? AND type = 'oidc.grants_revoked'`, [leaver.id]));
+  expect(events).toHaveLength(1);
+});

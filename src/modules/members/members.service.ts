@@ -2,6 +2,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { revokeKeysOf } from '../api-keys/api-keys.service.ts';
 import { leaveAllTeams } from '../teams/team-members.service.ts';
+import { revokeOidcGrantsInOrg } from '../../oidc/grant-revocation.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { assertMemberWithinCaller, grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
@@ -75,6 +76,7 @@ export class MembersService {
     await this.#members.delete(membership);
     await recordAudit(this.#scope, { type: 'member.removed', target: { type: 'user', id: userId }, before });
     await revokeKeysOf(this.#scope, userId);
+    await revokeOidcGrantsInOrg(this.#scope, userId);
   }
 
   /** The one owner hands ownership to another member and becomes an admin. */
