@@ -22,7 +22,7 @@ import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
 import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
 import { Issuer } from './oidc/issuer.ts';
-import { cookieKeys } from './oidc/provider.ts';
+import { cookieKeys, managementApiResource } from './oidc/provider.ts';
 import { ServiceAccountClients } from './oidc/service-account-clients.ts';
 import { SigningKeys } from './oidc/signing-keys.ts';
 
@@ -66,10 +66,20 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   });
   koa.use(health.routes());
 
+  // Changes other nodes make, heard over LISTEN/NOTIFY, empty this node's caches (DESIGN.md).
+  const notifications = new Notifications(database.listenTarget, logger);
+  const serviceAccountClients = new ServiceAccountClients({ platform: services.platform, secrets: services.secrets, notifications });
+  // The OIDC issuer; the management API also accepts its JWT access tokens.
+  const issuer = await Issuer.start({ ...services, serviceAccountClients }, new SigningKeys(database, services.secrets), logger);
+
   const routes = apiRoutes(services);
   const api = new Router({ prefix: '/api/v1' });
   api.get('/openapi.json', (ctx) => { ctx.body = openApiDocument(routes, `${config.publicUrl}/api/v1`); });
-  mountRoutes(api, routes, { db: database, authenticate: authenticate(services) });
+  const apiResource = managementApiResource(config);
+  mountRoutes(api, routes, {
+    db: database,
+    authenticate: authenticate({ ...services, verifyAccessToken: (token) => issuer.verifyAccessToken(token, apiResource) }),
+  });
   // Problems for everything under /api, unknown paths included (not Koa's plain 404).
   const problems = problemDetails();
   koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? problems(ctx, next) : next()));
@@ -77,12 +87,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? parseJson(ctx, next) : next()));
   koa.use(api.routes()).use(api.allowedMethods({ throw: true }));
 
-  // Changes other nodes make, heard over LISTEN/NOTIFY, empty this node's caches (DESIGN.md).
-  const notifications = new Notifications(database.listenTarget, logger);
-  const serviceAccountClients = new ServiceAccountClients({ platform: services.platform, secrets: services.secrets, notifications });
-
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
-  const issuer = await Issuer.start({ ...services, serviceAccountClients }, new SigningKeys(database, services.secrets), logger);
   koa.use(issuer.middleware());
   koa.use(interactionRoutes({ config, db: database, platform: services.platform, issuer }).routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).

@@ -5,39 +5,72 @@ import type { PlatformRepository } from '../modules/platform/platform.repository
 import { permissionsOfRole } from '../modules/roles/permissions.ts';
 import type { Principal } from '../modules/scope.ts';
 
+export interface AuthenticateDeps {
+  platform: PlatformRepository;
+  apiKeyTokens: ApiKeyTokens;
+  /** The claims of a JWT access token issued by Gatehouse for this API, or throws. */
+  verifyAccessToken: (token: string) => Promise<Record<string, unknown>>;
+}
+
+const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
- * Establishes ctx.state.principal from `Authorization: Bearer gh_<keyid>_<secret>`. Every failure
- * answers the same 401 so a caller learns nothing about which part was wrong.
+ * Establishes ctx.state.principal from `Authorization: Bearer <credential>`: an org API key
+ * (`gh_<keyid>_<secret>`) or a user's JWT access token for this API from Gatehouse's issuer.
+ * Every failure answers the same 401 so a caller learns nothing about which part was wrong.
  */
-export function authenticate(deps: { platform: PlatformRepository; apiKeyTokens: ApiKeyTokens }) {
-  return async function authenticateApiKey(ctx: Context, next: Next): Promise<void> {
-    const header = ctx.get('authorization');
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const parsed = match ? deps.apiKeyTokens.parse(match[1]!) : null;
-    if (!parsed) return reject(ctx);
-    const row = await deps.platform.findApiKeyCredential(parsed.id);
-    if (!row || !deps.apiKeyTokens.verify(parsed.secret, row.secret_hash)) return reject(ctx);
-    if (row.revoked_at || (row.expires_at && row.expires_at.getTime() <= Date.now())) return reject(ctx);
-    // A key lives only while its creator is a member; it never exceeds the creator's rights.
-    if (!row.member_role) return reject(ctx);
-    const creator = new Set(permissionsOfRole(row.member_role, row.member_role_permissions));
-    const permissions = new Set(permissionsOfRole(row.key_role, row.key_role_permissions).filter((p) => creator.has(p)));
-    const principal: Principal = {
-      orgId: row.org_id,
-      userId: row.created_by,
-      role: row.key_role,
-      permissions,
-      credential: { type: 'api_key', id: row.id, expiresAt: row.expires_at },
-    };
-    ctx.state.principal = principal;
-    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
-      await deps.platform.markApiKeyUsed(row.id);
+export function authenticate(deps: AuthenticateDeps) {
+  return async function authenticateBearer(ctx: Context, next: Next): Promise<void> {
+    const token = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+    const principal = token ? await (jwtShape.test(token) ? fromAccessToken(deps, token) : fromApiKey(deps, token)) : null;
+    if (!principal) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse"');
+      throw new UnauthorizedError();
     }
+    ctx.state.principal = principal;
     await next();
   };
 }
 
-function reject(ctx: Context): never {
-  ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse"');
-  throw new UnauthorizedError();
+async function fromApiKey(deps: AuthenticateDeps, token: string): Promise<Principal | null> {
+  const parsed = deps.apiKeyTokens.parse(token);
+  if (!parsed) return null;
+  const row = await deps.platform.findApiKeyCredential(parsed.id);
+  if (!row || !deps.apiKeyTokens.verify(parsed.secret, row.secret_hash)) return null;
+  if (row.revoked_at || (row.expires_at && row.expires_at.getTime() <= Date.now())) return null;
+  // A key lives only while its creator is a member; it never exceeds the creator's rights.
+  if (!row.member_role) return null;
+  const creator = new Set(permissionsOfRole(row.member_role, row.member_role_permissions));
+  const permissions = new Set(permissionsOfRole(row.key_role, row.key_role_permissions).filter((p) => creator.has(p)));
+  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+    await deps.platform.markApiKeyUsed(row.id);
+  }
+  return {
+    orgId: row.org_id,
+    userId: row.created_by,
+    role: row.key_role,
+    permissions,
+    credential: { type: 'api_key', id: row.id, expiresAt: row.expires_at },
+  };
+}
+
+/**
+ * A user's access token: the signature, issuer, audience, type and expiry are checked by the
+ * verifier; the role and permissions are the member's as of now (not as the token says), so a
+ * removal or a demotion takes effect before the token expires.
+ */
+async function fromAccessToken(deps: AuthenticateDeps, token: string): Promise<Principal | null> {
+  const claims = await deps.verifyAccessToken(token).catch(() => null);
+  const { sub, org_id: orgId, jti, exp } = claims ?? {};
+  if (typeof sub !== 'string' || !uuidShape.test(sub) || typeof orgId !== 'string' || !uuidShape.test(orgId)) return null;
+  const member = await deps.platform.findMemberCredential(orgId, sub);
+  if (!member) return null;
+  return {
+    orgId,
+    userId: sub,
+    role: member.role,
+    permissions: new Set(permissionsOfRole(member.role, member.role_permissions)),
+    credential: { type: 'access_token', id: typeof jti === 'string' ? jti : '', expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : null },
+  };
 }

@@ -6,12 +6,12 @@ import type { Permission } from './roles/permissions.ts';
 export interface Principal {
   /** The org the credential belongs to. */
   orgId: string;
-  /** The user the credential speaks for (an API key's creator). */
+  /** The user the credential speaks for (an API key's creator, an access token's subject). */
   userId: string;
   /** The role the credential acts with. */
   role: string;
   permissions: ReadonlySet<string>;
-  credential: { type: 'api_key'; id: string; expiresAt: Date | null };
+  credential: { type: 'api_key' | 'access_token'; id: string; expiresAt: Date | null };
 }
 
 export interface RequestMeta {
@@ -44,7 +44,9 @@ export class OrgScope {
 
   /** The audit actor: the credential if there is one, else the system. */
   get actor(): Actor {
-    return this.principal ? { type: 'api_key', id: this.principal.credential.id } : { type: 'system', id: null };
+    if (!this.principal) return { type: 'system', id: null };
+    const { credential, userId } = this.principal;
+    return credential.type === 'api_key' ? { type: 'api_key', id: credential.id } : { type: 'user', id: userId };
   }
 
   /** The acting user, if any (the system acts for nobody). */

@@ -2,7 +2,8 @@ import mount from 'koa-mount';
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { createProvider, type IssuerDeps } from './provider.ts';
+import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createProvider, issuerUrl, type IssuerDeps } from './provider.ts';
 import type { SigningKeys } from './signing-keys.ts';
 
 /**
@@ -16,6 +17,7 @@ export class Issuer {
   readonly #log: Logger;
   #version = '';
   #provider!: Provider;
+  #jwks!: JWTVerifyGetKey;
   #handler!: Middleware;
   #timer: NodeJS.Timeout | undefined;
 
@@ -50,9 +52,24 @@ export class Issuer {
     // oidc-provider answers a generic server_error; the cause goes to the log.
     this.#provider.on('server_error', (_ctx: unknown, err: unknown) => this.#log.error({ err }, 'issuer server error'));
     this.#handler = mount('/oidc', this.#provider);
+    this.#jwks = createLocalJWKSet(await this.#keys.publicJwks());
     this.#version = version;
     this.#log.info({ keys: version }, 'issuer keys loaded');
     return true;
+  }
+
+  /**
+   * The claims of a JWT access token this issuer signed for `audience`, or throws: wrong
+   * signature, algorithm (only ES256/RS256; never `none`), issuer, audience, or expired.
+   */
+  async verifyAccessToken(token: string, audience: string): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(token, this.#jwks, {
+      issuer: issuerUrl(this.#deps.config),
+      audience,
+      algorithms: ['ES256', 'RS256'],
+      typ: 'at+jwt', // RFC 9068: an ID token or other JWT is not an access token
+    });
+    return payload;
   }
 
   /** Looks for key changes every `seconds` until stopped. */

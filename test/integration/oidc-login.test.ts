@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { createPlatformClient } from '../../src/oidc/clients.service.ts';
+import { SigningKeys } from '../../src/oidc/signing-keys.ts';
 import { hashPassword } from '../../src/modules/users/password.ts';
 import { MembersRepository } from '../../src/modules/members/members.repository.ts';
 import { UsersRepository } from '../../src/modules/users/users.repository.ts';
@@ -178,4 +179,73 @@ test('a member removed from org A: their org-A refresh token fails at once; thei
   const events = await t.db.inOrg(orgA.orgId, (em) => em.execute<{ type: string }[]>(
     `SELECT type FROM audit_events WHERE target_id = ? AND type = 'oidc.grants_revoked'`, [leaver.id]));
   expect(events).toHaveLength(1);
+});
+
+describe('the management API accepts Gatehouse access tokens for it', () => {
+  const api = () => `${t.url}/api/v1`;
+  async function apiToken(org: TestOrg): Promise<string> {
+    const { page, verifier, state, nonce } = await signIn({ organization: org.orgId, resource: api() });
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(page.location!), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }, { resource: api() });
+    return tokens.access_token;
+  }
+  const call = (token: string, path: string) => fetch(`${api()}${path}`, { headers: { authorization: `Bearer ${token}` } });
+
+  test('a user\'s access token lists the members of its org, and only its org', async () => {
+    const token = await apiToken(orgA);
+    expect((await call(token, `/orgs/${orgA.orgId}/members`)).status).toBe(200);
+    expect((await call(token, `/orgs/${orgB.orgId}/members`)).status).toBe(404);
+  });
+
+  /** A JWT signed with the issuer's own current ES256 key, as only Gatehouse could make it. */
+  async function signedWithIssuerKey(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+    const keys = await new SigningKeys(t.db, t.app.services.secrets).jwks();
+    const es = keys.keys.find((k) => k.alg === 'ES256')!;
+    return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: es.kid, typ: 'at+jwt', ...header }).sign(await importJWK(es, 'ES256'));
+  }
+
+  test('an expired token is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signedWithIssuerKey({ iss: issuer, aud: api(), sub: user.id, org_id: orgA.orgId, iat: now - 1200, exp: now - 600 });
+    expect((await call(token, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+    // the same claims, unexpired, are accepted: only the expiry made the difference
+    const fresh = await signedWithIssuerKey({ iss: issuer, aud: api(), sub: user.id, org_id: orgA.orgId, iat: now, exp: now + 600 });
+    expect((await call(fresh, `/orgs/${orgA.orgId}/members`)).status).toBe(200);
+  });
+
+  test('a tampered token (payload changed after signing) is refused', async () => {
+    const token = await apiToken(orgB);
+    const [h, p, sig] = token.split('.');
+    const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    payload.org_id = orgA.orgId;
+    const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`;
+    expect((await call(forged, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+  });
+
+  test('an alg: none token is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const none = `${enc({ alg: 'none', typ: 'at+jwt' })}.${enc({ iss: issuer, aud: api(), sub: user.id, org_id: orgA.orgId, iat: now, exp: now + 600 })}.`;
+    expect((await call(none, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+    const noneWithSig = `${none}AAAA`;
+    expect((await call(noneWithSig, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+  });
+
+  test('a token for another audience, or an ID token, is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const other = await signedWithIssuerKey({ iss: issuer, aud: 'https://other.example.test/api', sub: user.id, org_id: orgA.orgId, iat: now, exp: now + 600 });
+    expect((await call(other, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+    const idLike = await signedWithIssuerKey({ iss: issuer, aud: api(), sub: user.id, org_id: orgA.orgId, iat: now, exp: now + 600 }, { typ: 'JWT' });
+    expect((await call(idLike, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+  });
+
+  test('a removed member\'s unexpired token stops working at once', async () => {
+    const email = uniqueEmail('gone');
+    const gone = await t.db.withoutOrg(async (em) => new UsersRepository(em).create({ email, name: null, passwordHash: await hashPassword(password) }));
+    await t.db.inOrg(orgA.orgId, (em) => new MembersRepository(em).create({ orgId: orgA.orgId, userId: gone.id, role: 'admin', source: 'invite' }));
+    const { page, verifier, state, nonce } = await signIn({ organization: orgA.orgId, resource: api() }, { email, password });
+    const tokens = await oidc.authorizationCodeGrant(rp, new URL(page.location!), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }, { resource: api() });
+    expect((await call(tokens.access_token, `/orgs/${orgA.orgId}/members`)).status).toBe(200);
+    expect((await orgA.owner.api('DELETE', `/api/v1/orgs/${orgA.orgId}/members/${gone.id}`)).status).toBe(204);
+    expect((await call(tokens.access_token, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+  });
 });

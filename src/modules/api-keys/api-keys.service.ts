@@ -59,7 +59,8 @@ export class ApiKeysService {
     }
     // A key made with an expiring key expires no later than its maker (by default, with it), so
     // it cannot outlive it.
-    const makerExpiry = this.#scope.principal?.credential.expiresAt ?? null;
+    const maker = this.#scope.principal?.credential;
+    const makerExpiry = maker?.type === 'api_key' ? maker.expiresAt : null;
     if (makerExpiry && input.expiresAt && input.expiresAt > makerExpiry) {
       throw new ValidationError([{ field: 'body.expiresAt', message: `must be no later than ${makerExpiry.toISOString()}, the calling key's expiry` }]);
     }

@@ -113,4 +113,15 @@ export class PlatformRepository {
       `SELECT o.id, o.slug, o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
         WHERE m.user_id = ? ORDER BY o.name, o.id`, [userId]));
   }
+
+  /** A user's current role (and its permissions) in an org, for a bearer access token. */
+  findMemberCredential(orgId: string, userId: string): Promise<{ role: string; role_permissions: string[] | null } | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<{ role: string; role_permissions: string[] | null }[]>(
+        `SELECT m.role, r.permissions AS role_permissions FROM memberships m
+           LEFT JOIN roles r ON r.org_id = m.org_id AND r.key = m.role
+          WHERE m.org_id = ? AND m.user_id = ?`, [orgId, userId]);
+      return rows[0] ?? null;
+    });
+  }
 }
