@@ -3,6 +3,7 @@ import { OidcModels } from './0002-oidc-models.ts';
 import { SigningKeys } from './0003-signing-keys.ts';
 import { Clients } from './0004-clients.ts';
 import { GrantOrgs } from './0005-grant-orgs.ts';
+import { SignInAttempts } from './0006-sign-in-attempts.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -11,4 +12,5 @@ export const migrationsList = [
   { name: '0003-signing-keys', class: SigningKeys },
   { name: '0004-clients', class: Clients },
   { name: '0005-grant-orgs', class: GrantOrgs },
+  { name: '0006-sign-in-attempts', class: SignInAttempts },
 ];

@@ -57,7 +57,8 @@ test('discovery publishes both ES256 and RS256 keys and the iss parameter suppor
   expect(meta.authorization_response_iss_parameter_supported).toBe(true);
   expect(meta.id_token_signing_alg_values_supported).toEqual(['ES256', 'RS256']);
   const jwks = await (await fetch(meta.jwks_uri)).json() as { keys: { alg: string; d?: string }[] };
-  expect(jwks.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+  // both algorithms (a rotation elsewhere on a shared database may publish more keys of each)
+  expect([...new Set(jwks.keys.map((k) => k.alg))].sort()).toEqual(['ES256', 'RS256']);
   expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
 });
 

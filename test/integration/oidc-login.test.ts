@@ -2,6 +2,7 @@ import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { createPlatformClient } from '../../src/oidc/clients.service.ts';
 import { SigningKeys } from '../../src/oidc/signing-keys.ts';
+import { SignInThrottle } from '../../src/oidc/interactions/sign-in-throttle.ts';
 import { hashPassword } from '../../src/modules/users/password.ts';
 import { MembersRepository } from '../../src/modules/members/members.repository.ts';
 import { UsersRepository } from '../../src/modules/users/users.repository.ts';
@@ -247,5 +248,46 @@ describe('the management API accepts Gatehouse access tokens for it', () => {
     expect((await call(tokens.access_token, `/orgs/${orgA.orgId}/members`)).status).toBe(200);
     expect((await orgA.owner.api('DELETE', `/api/v1/orgs/${orgA.orgId}/members/${gone.id}`)).status).toBe(204);
     expect((await call(tokens.access_token, `/orgs/${orgA.orgId}/members`)).status).toBe(401);
+  });
+});
+
+describe('failed sign-in throttling', () => {
+  test('after five wrong passwords an account is refused for a while, even with the right one', async () => {
+    const email = uniqueEmail('guessed');
+    await t.db.withoutOrg(async (em) => new UsersRepository(em).create({ email, name: null, passwordHash: await hashPassword(password) }));
+    const agent = new FormAgent();
+    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid', code_challenge: 'k'.repeat(43), code_challenge_method: 'S256' });
+    let page = await agent.follow(url.href, t.url);
+    let form = readForm(page.html, page.url);
+    page = await agent.request(form.action, { form: { ...form.fields, email } });
+    form = readForm(page.html, page.url);
+    for (let i = 0; i < 5; i++) {
+      const wrong = await agent.request(form.action, { form: { ...form.fields, password: `wrong guess ${i}` } });
+      expect(wrong.status).toBe(401);
+    }
+    const locked = await agent.request(form.action, { form: { ...form.fields, password } });
+    expect(locked.status).toBe(429);
+    expect(locked.html).toMatch(/Too many failed attempts/);
+    // an email with no account locks the same way: the answer says nothing about existence
+    const nobody = 'nobody-locked@example.test';
+    for (let i = 0; i < 5; i++) await agent.request(form.action, { form: { ...form.fields, email: nobody, password: 'x' } });
+    expect((await agent.request(form.action, { form: { ...form.fields, email: nobody, password: 'x' } })).status).toBe(429);
+  });
+
+  test('fifty failures from one address block it for every account, and only that address', async () => {
+    const throttle = new SignInThrottle(t.db);
+    const address = `203.0.113.${Math.floor(Math.random() * 200) + 1}`;
+    for (let i = 0; i < 50; i++) await throttle.failed(uniqueEmail('spray'), address);
+    expect(await throttle.blocked(uniqueEmail('fresh'), address)).toBe(true);
+    expect(await throttle.blocked(uniqueEmail('fresh'), '198.51.100.1')).toBe(false);
+  });
+
+  test('a successful sign-in clears the account\'s count', async () => {
+    const throttle = new SignInThrottle(t.db);
+    const email = uniqueEmail('forgetful');
+    for (let i = 0; i < 4; i++) await throttle.failed(email, '192.0.2.1');
+    await throttle.succeeded(email);
+    for (let i = 0; i < 4; i++) await throttle.failed(email, '192.0.2.1');
+    expect(await throttle.blocked(email, '192.0.2.2')).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import { hashPassword, verifyPassword } from '../../modules/users/password.ts';
 import { UsersRepository } from '../../modules/users/users.repository.ts';
 import { GrantOrgsRepository } from '../grant-orgs.repository.ts';
 import type { Issuer } from '../issuer.ts';
+import { SignInThrottle } from './sign-in-throttle.ts';
 import { emailPage, messagePage, orgPage, passwordPage } from './views.ts';
 
 export interface InteractionDeps {
@@ -36,6 +37,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const csrfOf = (uid: string) => createHmac('sha256', csrfKey).update(uid).digest('base64url');
   // Checked against when the email has no account, so a miss costs what a wrong password does.
   const decoyHash = hashPassword('decoy password that matches nothing');
+  const throttle = new SignInThrottle(deps.db);
 
   async function load(ctx: Context, post: boolean): Promise<Details> {
     const details = await deps.issuer.provider.interactionDetails(ctx.req, ctx.res);
@@ -135,15 +137,25 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   router.post('/password', forms, async (ctx) => {
     const details = await load(ctx, true);
     const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    const typedEmail = String(body.email ?? '');
+    if (await throttle.blocked(typedEmail, ctx.ip)) {
+      ctx.status = 429;
+      ctx.set('Retry-After', '900');
+      ctx.type = 'html';
+      ctx.body = passwordPage(action(details, 'password'), csrfOf(details.uid), typedEmail, 'Too many failed attempts. Wait a few minutes and try again.');
+      return;
+    }
     const given = { email: email.safeParse(body.email), password: password.safeParse(body.password) };
     const user = given.email.success ? await deps.db.withoutOrg((em) => new UsersRepository(em).findByEmail(given.email.data!)) : null;
     const ok = given.password.success && (await verifyPassword(given.password.data, user?.passwordHash ?? (await decoyHash)));
     if (!user || !user.passwordHash || !ok) {
+      await throttle.failed(typedEmail, ctx.ip);
       ctx.status = 401;
       ctx.type = 'html';
       ctx.body = passwordPage(action(details, 'password'), csrfOf(details.uid), String(body.email ?? ''), 'That email and password do not match an account.');
       return;
     }
+    await throttle.succeeded(typedEmail);
     await chooseOrg(ctx, details, user.id);
   });
 

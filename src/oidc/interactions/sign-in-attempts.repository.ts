@@ -1,0 +1,35 @@
+import type { EntityManager } from '@mikro-orm/sql';
+
+export class SignInAttemptsRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  /** Failures counted for each key in its current window (a lapsed window counts 0). */
+  async failures(keys: string[], windowSeconds: number): Promise<Map<string, number>> {
+    const rows = await this.#em.execute<{ key: string; failures: number }[]>(
+      `SELECT key, failures FROM sign_in_attempts WHERE key IN (?) AND window_start > now() - make_interval(secs => ?)`,
+      [keys, windowSeconds],
+    );
+    return new Map(rows.map((r) => [r.key, Number(r.failures)]));
+  }
+
+  /** One more failure for each key; a lapsed window starts again at 1. */
+  async addFailure(keys: string[], windowSeconds: number): Promise<void> {
+    for (const key of keys) {
+      await this.#em.execute(
+        `INSERT INTO sign_in_attempts (key, window_start, failures) VALUES (?, now(), 1)
+         ON CONFLICT (key) DO UPDATE SET
+           failures = CASE WHEN sign_in_attempts.window_start > now() - make_interval(secs => ?) THEN sign_in_attempts.failures + 1 ELSE 1 END,
+           window_start = CASE WHEN sign_in_attempts.window_start > now() - make_interval(secs => ?) THEN sign_in_attempts.window_start ELSE now() END`,
+        [key, windowSeconds, windowSeconds],
+      );
+    }
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.#em.execute('DELETE FROM sign_in_attempts WHERE key = ?', [key]);
+  }
+}

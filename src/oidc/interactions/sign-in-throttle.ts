@@ -1,0 +1,37 @@
+import type { Database } from '../../db/database.ts';
+import { SignInAttemptsRepository } from './sign-in-attempts.repository.ts';
+
+// Failed sign-ins are limited per account and per client address over a fixed window. The
+// account key is the email as typed, whether or not an account has it, so a lockout says
+// nothing about which emails exist.
+const windowSeconds = 15 * 60;
+const limits = { account: 5, address: 50 };
+
+function keysOf(email: string, ip: string): { account: string; address: string } {
+  return { account: `account:${email.trim().toLowerCase()}`, address: `ip:${ip}` };
+}
+
+export class SignInThrottle {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** True when this email or this address has used up its failures for now. */
+  async blocked(email: string, ip: string): Promise<boolean> {
+    const keys = keysOf(email, ip);
+    const failures = await this.#db.withoutOrg((em) => new SignInAttemptsRepository(em).failures([keys.account, keys.address], windowSeconds));
+    return (failures.get(keys.account) ?? 0) >= limits.account || (failures.get(keys.address) ?? 0) >= limits.address;
+  }
+
+  async failed(email: string, ip: string): Promise<void> {
+    const keys = keysOf(email, ip);
+    await this.#db.withoutOrg((em) => new SignInAttemptsRepository(em).addFailure([keys.account, keys.address], windowSeconds));
+  }
+
+  /** A success clears the account's count (not the address's: one good password does not vouch for others). */
+  async succeeded(email: string): Promise<void> {
+    await this.#db.withoutOrg((em) => new SignInAttemptsRepository(em).clear(keysOf(email, '').account));
+  }
+}
