@@ -52,6 +52,16 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
   const secure = config.publicUrl.startsWith('https://');
   const resources = new Set([managementApiResource(config)]);
 
+  // One token response asks for a grant's org claims twice (ID token and access token): look
+  // them up once per request.
+  const claimsByRequest = new WeakMap<object, Map<string, Promise<OrgClaims | undefined>>>();
+  const userOrgClaims = (ctx: object, grantId: string): Promise<OrgClaims | undefined> => {
+    const seen = claimsByRequest.get(ctx) ?? new Map<string, Promise<OrgClaims | undefined>>();
+    claimsByRequest.set(ctx, seen);
+    if (!seen.has(grantId)) seen.set(grantId, lookUpUserOrgClaims(deps, grantId));
+    return seen.get(grantId)!;
+  };
+
   const configuration: Configuration = {
     adapter: (name: string) => (name === 'Client' ? clients : new Adapter(name)),
     jwks: jwks as Configuration['jwks'],
@@ -76,7 +86,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
       clientAuthSigningAlgValues: ['ES256', 'RS256'],
     },
     pkce: { required: () => true },
-    findAccount: async (_ctx, sub, token) => {
+    findAccount: async (ctx, sub, token) => {
       const user = await db.withoutOrg((em) => new UsersRepository(em).findById(sub));
       if (!user) return undefined;
       const grantId = token && 'grantId' in token ? (token.grantId as string | undefined) : undefined;
@@ -87,7 +97,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
           email: user.email,
           email_verified: false,
           name: user.name ?? undefined,
-          ...(scope.split(' ').includes('org') && grantId ? await userOrgClaims(deps, grantId) : {}),
+          ...(scope.split(' ').includes('org') && grantId ? await userOrgClaims(ctx, grantId) : {}),
         }),
       };
     },
@@ -112,8 +122,8 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
         },
       },
     },
-    extraTokenClaims: (_ctx: KoaContextWithOIDC, token) => {
-      if (token.kind === 'AccessToken' && token.grantId) return userOrgClaims(deps, token.grantId);
+    extraTokenClaims: (ctx: KoaContextWithOIDC, token) => {
+      if (token.kind === 'AccessToken' && token.grantId) return userOrgClaims(ctx, token.grantId);
       return orgClaimsOfServiceAccount(deps.serviceAccountClients, token.clientId);
     },
     // The ID token carries the claims of its scopes too, not only userinfo (DESIGN.md contracts).
@@ -141,7 +151,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
 }
 
 /** A user's tokens say which org their grant acts in and what they may do there, as of now. */
-async function userOrgClaims(deps: IssuerDeps, grantId: string): Promise<OrgClaims | undefined> {
+async function lookUpUserOrgClaims(deps: IssuerDeps, grantId: string): Promise<OrgClaims | undefined> {
   const grantOrg = await deps.platform.findGrantOrg(grantId);
   if (!grantOrg) return undefined;
   return (await orgClaimsOf(deps.db, grantOrg.org_id, grantOrg.user_id)) ?? undefined;
