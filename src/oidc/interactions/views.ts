@@ -38,41 +38,38 @@ function errorLine(error?: string): string {
   return error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
 }
 
+/** A posting form with the interaction's CSRF token and the given fields (already HTML). */
+function form(action: string, csrf: string, fields: string): string {
+  return `<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+${fields}
+</form>`;
+}
+
 export function emailPage(action: string, csrf: string, email: string, error?: string): string {
   return layout({
     title: 'Sign in',
-    body: `${errorLine(error)}
-<form method="post" action="${escapeHtml(action)}">
-  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
-  <label for="email">Email</label>
+    body: errorLine(error) + form(action, csrf, `  <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}">
-  <button type="submit">Continue</button>
-</form>`,
+  <button type="submit">Continue</button>`),
   });
 }
 
 export function passwordPage(action: string, csrf: string, email: string, error?: string): string {
   return layout({
     title: 'Enter your password',
-    body: `${errorLine(error)}
-<form method="post" action="${escapeHtml(action)}">
-  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
-  <label for="email">Email</label>
+    body: errorLine(error) + form(action, csrf, `  <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}" readonly>
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
-  <button type="submit">Sign in</button>
-</form>`,
+  <button type="submit">Sign in</button>`),
   });
 }
 
 export function orgPage(action: string, csrf: string, orgs: { id: string; name: string; slug: string }[]): string {
   return layout({
     title: 'Choose an organization',
-    body: `<form method="post" action="${escapeHtml(action)}">
-  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
-  <ul>${orgs.map((o) => `<li><button type="submit" name="organization" value="${escapeHtml(o.id)}">${escapeHtml(o.name)} <small>(${escapeHtml(o.slug)})</small></button></li>`).join('')}</ul>
-</form>`,
+    body: form(action, csrf, `  <ul>${orgs.map((o) => `<li><button type="submit" name="organization" value="${escapeHtml(o.id)}">${escapeHtml(o.name)} <small>(${escapeHtml(o.slug)})</small></button></li>`).join('')}</ul>`),
   });
 }
 
