@@ -1,0 +1,137 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Middleware } from 'koa';
+import type { InteractionResults } from 'oidc-provider';
+import type { Config } from '../../../config/config.schema.ts';
+import type { Database } from '../../db/database.ts';
+import type { PlatformRepository } from '../../modules/platform/platform.repository.ts';
+import { GrantOrgsRepository } from '../grant-orgs.repository.ts';
+import type { Issuer } from '../issuer.ts';
+import { messagePage, orgPage } from './views.ts';
+
+export interface InteractionDeps {
+  config: Config;
+  db: Database;
+  platform: PlatformRepository;
+  issuer: Issuer;
+}
+
+export type Details = Awaited<ReturnType<Issuer['provider']['interactionDetails']>>;
+
+/** A sign-in step that cannot go on: shown to the person as a page with this status. */
+export class InteractionError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Form bodies of the hosted pages: small, urlencoded only. */
+export const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+export function formBody(ctx: Context): Record<string, unknown> {
+  return (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+}
+
+/**
+ * Headers of every hosted page (no caching, no framing, no scripts) and the one place their
+ * errors become a page: a known step error shows its message, anything else a generic one with
+ * the request id (the cause goes to the log).
+ */
+export function hostedPages(): Middleware {
+  return async function hostedPage(ctx, next) {
+    try {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+      await next();
+    } catch (err) {
+      const known = err instanceof InteractionError;
+      if (!known) ctx.state.log?.warn({ err }, 'hosted page failed');
+      ctx.status = known ? err.status : 400;
+      ctx.type = 'html';
+      ctx.body = messagePage('Sign-in could not continue', known ? err.message : `This sign-in has expired or is not valid. Start again from the application. (request ${ctx.state.requestId})`);
+    }
+  };
+}
+
+/**
+ * What every step of the hosted sign-in shares: loading the interaction (with its CSRF check on
+ * posts), and finishing it in an org. Each form carries a token bound to the interaction, on top
+ * of the SameSite interaction cookie.
+ */
+export class InteractionFlow {
+  readonly deps: InteractionDeps;
+  readonly #csrfKey: Buffer;
+
+  constructor(deps: InteractionDeps) {
+    this.deps = deps;
+    this.#csrfKey = Buffer.from(hkdfSync('sha256', Buffer.from(deps.config.secretKey), Buffer.alloc(0), 'gatehouse interaction csrf v1', 32));
+  }
+
+  csrfOf(details: Details): string {
+    return createHmac('sha256', this.#csrfKey).update(details.uid).digest('base64url');
+  }
+
+  action(details: Details, step: string): string {
+    return `/interaction/${details.uid}/${step}`;
+  }
+
+  /** The interaction of this browser, which must be the one in the path; posts must carry its CSRF token. */
+  async load(ctx: Context, post: boolean): Promise<Details> {
+    const details = await this.deps.issuer.provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) throw new InteractionError(400, 'This sign-in link does not match your session. Start again from the application.');
+    if (post) {
+      const given = Buffer.from(String(formBody(ctx).csrf ?? ''));
+      const expected = Buffer.from(this.csrfOf(details));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new InteractionError(403, 'This form has expired. Go back and try again.');
+      }
+    }
+    return details;
+  }
+
+  /** The person signed in earlier in this interaction (before the org step), if any. */
+  signedIn(details: Details): string | undefined {
+    return (details.result as { login?: { accountId?: string } } | undefined)?.login?.accountId;
+  }
+
+  /** Remembers who signed in, for a later step of the same interaction. */
+  async remember(details: Details, userId: string): Promise<void> {
+    details.result = { login: { accountId: userId } };
+    await details.save(details.exp - Math.floor(Date.now() / 1000));
+  }
+
+  /** Ends the interaction: the grant acts in `orgId`, and the browser goes back to the provider. */
+  async finish(ctx: Context, details: Details, userId: string, orgId: string): Promise<void> {
+    const provider = this.deps.issuer.provider;
+    const clientId = String(details.params.client_id);
+    const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: userId, clientId });
+    if (!grant) throw new InteractionError(400, 'This sign-in has expired. Start again from the application.');
+    // First-party clients: what they asked for is granted, no consent screen.
+    grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+    if (typeof details.params.resource === 'string') grant.addResourceScope(details.params.resource, 'api');
+    const grantId = await grant.save();
+    await this.deps.db.inOrg(orgId, (em) => new GrantOrgsRepository(em).set(grantId, orgId, userId));
+    const result: InteractionResults = { login: { accountId: userId }, consent: { grantId } };
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(to);
+  }
+
+  /** After sign-in: the org the request named, the only one, or the person's pick. */
+  async chooseOrg(ctx: Context, details: Details, userId: string): Promise<void> {
+    const orgs = await this.deps.platform.orgsOfUser(userId);
+    const named = details.params.organization;
+    if (typeof named === 'string' && named) {
+      const org = orgs.find((o) => o.id === named || o.slug === named);
+      if (!org) throw new InteractionError(403, 'You are not a member of the organization this application asked for.');
+      return this.finish(ctx, details, userId, org.id);
+    }
+    if (orgs.length === 0) throw new InteractionError(403, 'Your account does not belong to any organization yet. Ask for an invitation.');
+    if (orgs.length === 1) return this.finish(ctx, details, userId, orgs[0]!.id);
+    await this.remember(details, userId);
+    ctx.type = 'html';
+    ctx.body = orgPage(this.action(details, 'org'), this.csrfOf(details), orgs);
+  }
+}
