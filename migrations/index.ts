@@ -4,6 +4,7 @@ import { SigningKeys } from './0003-signing-keys.ts';
 import { Clients } from './0004-clients.ts';
 import { GrantOrgs } from './0005-grant-orgs.ts';
 import { SignInAttempts } from './0006-sign-in-attempts.ts';
+import { UserDisabled } from './0007-user-disabled.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -13,4 +14,5 @@ export const migrationsList = [
   { name: '0004-clients', class: Clients },
   { name: '0005-grant-orgs', class: GrantOrgs },
   { name: '0006-sign-in-attempts', class: SignInAttempts },
+  { name: '0007-user-disabled', class: UserDisabled },
 ];

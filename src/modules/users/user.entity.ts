@@ -9,6 +9,7 @@ export const User = defineEntity({
     email: p.text(),
     name: p.text().nullable(),
     passwordHash: p.text().nullable().hidden(),
+    disabledAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
