@@ -23,6 +23,7 @@ export const configSchema = z
     mailFrom: z.string().min(3).describe('MAIL_FROM: sender of invitations and notices'),
     invitationTtlHours: z.coerce.number().int().min(1).max(24 * 90).describe('GATEHOUSE_INVITATION_TTL_HOURS'),
     personalOrgs: z.stringbool().or(z.boolean()).describe('GATEHOUSE_PERSONAL_ORGS: self sign-ups get a personal org'),
+    signUp: z.stringbool().or(z.boolean()).describe('GATEHOUSE_SIGN_UP: the hosted sign-in offers "Create an account" (off: accounts come only from invitations, SSO, SCIM)'),
     trustProxy: z.stringbool().or(z.boolean()).describe('GATEHOUSE_TRUST_PROXY: take the client address from X-Forwarded-For (behind a load balancer)'),
     keyPropagationSeconds: z.coerce.number().int().min(0).max(7 * 24 * 3600)
       .describe('GATEHOUSE_KEY_PROPAGATION_SECONDS: how long `keys rotate` publishes new signing keys before they sign, so relying parties refresh their JWKS caches first'),
@@ -48,6 +49,7 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   MAIL_FROM: 'mailFrom',
   GATEHOUSE_INVITATION_TTL_HOURS: 'invitationTtlHours',
   GATEHOUSE_PERSONAL_ORGS: 'personalOrgs',
+  GATEHOUSE_SIGN_UP: 'signUp',
   GATEHOUSE_TRUST_PROXY: 'trustProxy',
   GATEHOUSE_KEY_PROPAGATION_SECONDS: 'keyPropagationSeconds',
 };
@@ -63,6 +65,7 @@ export const defaults = {
   mailFrom: 'Gatehouse <no-reply@localhost>',
   invitationTtlHours: 24 * 7,
   personalOrgs: false,
+  signUp: false,
   trustProxy: false,
   keyPropagationSeconds: 600,
 } as const;

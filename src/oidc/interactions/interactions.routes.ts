@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../modules/users/password.ts';
 import { UsersRepository } from '../../modules/users/users.repository.ts';
-import { formBody, forms, hostedPages, InteractionError, InteractionFlow, type InteractionDeps } from './flow.ts';
+import { formBody, forms, hostedPages, InteractionError, InteractionFlow, type Details, type InteractionDeps } from './flow.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
 import { emailPage, passwordPage } from './views.ts';
 
@@ -20,6 +20,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const decoyHash = hashPassword('decoy password that matches nothing');
   const throttle = new SignInThrottle(deps.db);
 
+  // "Create an account" (signup.routes.ts) only when sign-up is on.
+  const signUpLink = (details: Details) => (deps.config.signUp ? { signUp: flow.action(details, 'signup') } : {});
+
   router.use(hostedPages());
 
   router.get('/', async (ctx) => {
@@ -27,7 +30,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (details.prompt.name === 'login') {
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
       ctx.type = 'html';
-      ctx.body = emailPage(flow.action(details, 'email'), flow.csrfOf(details), hint);
+      ctx.body = emailPage(flow.action(details, 'email'), flow.csrfOf(details), hint, undefined, signUpLink(details));
       return;
     }
     // Signed in already; the provider wants consent (new scopes): first-party clients get it.
@@ -45,7 +48,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     ctx.type = 'html';
     if (!parsed.success) {
       ctx.status = 400;
-      ctx.body = emailPage(flow.action(details, 'email'), flow.csrfOf(details), String(body.email ?? ''), 'Enter a valid email address.');
+      ctx.body = emailPage(flow.action(details, 'email'), flow.csrfOf(details), String(body.email ?? ''), 'Enter a valid email address.', signUpLink(details));
       return;
     }
     ctx.body = passwordPage(flow.action(details, 'password'), flow.csrfOf(details), parsed.data);

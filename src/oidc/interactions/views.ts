@@ -4,12 +4,12 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-interface Page {
+export interface Page {
   title: string;
   body: string;
 }
 
-function layout({ title, body }: Page): string {
+export function layout({ title, body }: Page): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -34,35 +34,42 @@ ${body}
 </html>`;
 }
 
-function errorLine(error?: string): string {
+export function errorLine(error?: string): string {
   return error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
 }
 
 /** A posting form with the interaction's CSRF token and the given fields (already HTML). */
-function form(action: string, csrf: string, fields: string): string {
+export function form(action: string, csrf: string, fields: string): string {
   return `<form method="post" action="${escapeHtml(action)}">
   <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
 ${fields}
 </form>`;
 }
 
-export function emailPage(action: string, csrf: string, email: string, error?: string): string {
+/** `links.signUp`: where "Create an account" goes, when sign-up is on (absent: no link). */
+export function emailPage(action: string, csrf: string, email: string, error?: string, links: { signUp?: string } = {}): string {
   return layout({
     title: 'Sign in',
     body: errorLine(error) + form(action, csrf, `  <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}">
-  <button type="submit">Continue</button>`),
+  <button type="submit">Continue</button>`) + (links.signUp ? `\n<p>New here? <a href="${escapeHtml(links.signUp)}">Create an account</a></p>` : ''),
   });
 }
 
-export function passwordPage(action: string, csrf: string, email: string, error?: string): string {
+/** The step after `action`'s in the same interaction: `/interaction/<uid>/password` → `/interaction/<uid>/<step>`. */
+function sibling(action: string, step: string): string {
+  return `${action.slice(0, action.lastIndexOf('/'))}/${step}`;
+}
+
+/** `resetHref`: the "Forgot your password?" link, by default the reset step of the same interaction. */
+export function passwordPage(action: string, csrf: string, email: string, error?: string, resetHref = sibling(action, 'reset')): string {
   return layout({
     title: 'Enter your password',
     body: errorLine(error) + form(action, csrf, `  <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}" readonly>
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
-  <button type="submit">Sign in</button>`),
+  <button type="submit">Sign in</button>`) + `\n<p><a href="${escapeHtml(resetHref)}">Forgot your password?</a></p>`,
   });
 }
 
