@@ -5,6 +5,7 @@ import { Clients } from './0004-clients.ts';
 import { GrantOrgs } from './0005-grant-orgs.ts';
 import { SignInAttempts } from './0006-sign-in-attempts.ts';
 import { UserDisabled } from './0007-user-disabled.ts';
+import { PasswordResets } from './0008-password-resets.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -15,4 +16,5 @@ export const migrationsList = [
   { name: '0005-grant-orgs', class: GrantOrgs },
   { name: '0006-sign-in-attempts', class: SignInAttempts },
   { name: '0007-user-disabled', class: UserDisabled },
+  { name: '0008-password-resets', class: PasswordResets },
 ];

@@ -99,6 +99,20 @@ export class OidcModelsRepository {
   }
 
   /**
+   * Ends every OIDC session of an account (sign-in cookies stop working at once; the person must
+   * sign in again). Grants and tokens issued earlier are not touched here.
+   */
+  async destroySessionsOf(accountId: string): Promise<number> {
+    if (!storable(accountId)) return 0;
+    const rows = await this.#em.execute<{ deleted: number }[]>(
+      `WITH gone AS (DELETE FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = ? RETURNING 1)
+       SELECT count(*)::int AS deleted FROM gone`,
+      [accountId],
+    );
+    return rows[0]?.deleted ?? 0;
+  }
+
+  /**
    * Deletes up to `limit` expired rows and returns how many. SKIP LOCKED: sweepers on several
    * nodes split the work instead of queueing behind each other's row locks.
    */
