@@ -6,7 +6,7 @@ import { databaseOptions, openDatabase } from '../db/orm.ts';
 import { AppError } from '../errors.ts';
 import { createPlatformClient } from '../oidc/clients.service.ts';
 
-/** `gatehouse clients create --name N --redirect-uri U [--post-logout-uri U] [--public] [--json]` */
+/** `gatehouse clients create --name N --redirect-uri U [--post-logout-uri U] [--backchannel-logout-uri U] [--public] [--json]` */
 export async function clientsCreate(config: Config, logger: Logger, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -14,6 +14,7 @@ export async function clientsCreate(config: Config, logger: Logger, args: string
       name: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       'post-logout-uri': { type: 'string', multiple: true },
+      'backchannel-logout-uri': { type: 'string' },
       public: { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -24,6 +25,7 @@ export async function clientsCreate(config: Config, logger: Logger, args: string
       name: values.name ?? '',
       redirectUris: values['redirect-uri'] ?? [],
       postLogoutRedirectUris: values['post-logout-uri'] ?? [],
+      backchannelLogoutUri: values['backchannel-logout-uri'],
       public: values.public ?? false,
     });
     logger.info({ clientId: created.clientId, name: values.name }, 'client created');

@@ -3,6 +3,7 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
 import { OAuthClientsRepository } from './oauth-clients.repository.ts';
+import { tokenExchangeGrantType } from './token-exchange.ts';
 import type { ServiceAccountClients } from './service-account-clients.ts';
 
 /**
@@ -32,7 +33,7 @@ export class ClientStore implements Adapter {
       client_name: client.name,
       redirect_uris: client.redirectUris,
       post_logout_redirect_uris: client.postLogoutRedirectUris,
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', tokenExchangeGrantType],
       response_types: ['code'],
       token_endpoint_auth_method: client.public ? 'none' : 'client_secret_basic',
       ...(client.secret ? { client_secret: this.#secrets.open(client.secret, client.clientId) } : {}),

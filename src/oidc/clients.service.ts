@@ -20,6 +20,8 @@ export const newPlatformClient = z.strictObject({
   redirectUris: z.array(redirectUri).min(1).max(20),
   postLogoutRedirectUris: z.array(redirectUri).max(20).default([]),
   public: z.boolean().default(false),
+  // OpenID Connect Back-Channel Logout 1.0: where the issuer posts a logout token when a session ends
+  backchannelLogoutUri: redirectUri.optional(),
 });
 export type NewPlatformClient = z.input<typeof newPlatformClient>;
 
@@ -41,6 +43,7 @@ export async function createPlatformClient(db: Database, secrets: SecretBox, raw
     public: input.public,
     redirectUris: input.redirectUris,
     postLogoutRedirectUris: input.postLogoutRedirectUris,
+    backchannelLogoutUri: input.backchannelLogoutUri ?? null,
     secret: clientSecret ? secrets.seal(clientSecret, clientId) : null,
   }));
   return { clientId, clientSecret };

@@ -21,6 +21,10 @@ export class GrantOrgsRepository {
     return rows.map((r) => r.grant_id);
   }
 
+  async delete(grantId: string): Promise<void> {
+    await this.#em.execute('DELETE FROM oidc_grant_orgs WHERE grant_id = ?', [grantId]);
+  }
+
   async deleteFor(userId: string): Promise<void> {
     await this.#em.execute('DELETE FROM oidc_grant_orgs WHERE user_id = ?', [userId]);
   }

@@ -48,7 +48,7 @@ export class Issuer {
   async refresh(): Promise<boolean> {
     const version = await this.#keys.version();
     if (version === this.#version) return false;
-    this.#provider = createProvider(this.#deps, await this.#keys.jwks());
+    this.#provider = createProvider(this.#deps, await this.#keys.jwks(), (token, audience) => this.verifyAccessToken(token, audience));
     // oidc-provider answers a generic server_error; the cause goes to the log.
     this.#provider.on('server_error', (_ctx: unknown, err: unknown) => this.#log.error({ err }, 'issuer server error'));
     this.#handler = mount('/oidc', this.#provider);

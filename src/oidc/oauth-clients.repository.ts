@@ -12,7 +12,7 @@ export class OAuthClientsRepository {
     return this.#em.findOne(OAuthClient, { clientId, revokedAt: null });
   }
 
-  async create(input: { clientId: string; name: string; public: boolean; redirectUris: string[]; postLogoutRedirectUris: string[]; secret: string | null }): Promise<OAuthClient> {
+  async create(input: { clientId: string; name: string; public: boolean; redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null; secret: string | null }): Promise<OAuthClient> {
     const client = this.#em.create(OAuthClient, input);
     await this.#em.flush();
     return client;

@@ -34,3 +34,42 @@ export function orgClaimsOf(db: Database, orgId: string, userId: string): Promis
     };
   });
 }
+
+/**
+ * The org claims of a grant's tokens. A token response asks for them more than once (ID token,
+ * access token), so they are looked up once per request; an org switch names, for its request,
+ * the org the grant is about to act in.
+ */
+export class GrantClaims {
+  readonly #db: Database;
+  readonly #findGrantOrg: (grantId: string) => Promise<{ org_id: string; user_id: string } | null>;
+  readonly #byRequest = new WeakMap<object, Map<string, Promise<OrgClaims | undefined>>>();
+
+  constructor(db: Database, findGrantOrg: (grantId: string) => Promise<{ org_id: string; user_id: string } | null>) {
+    this.#db = db;
+    this.#findGrantOrg = findGrantOrg;
+  }
+
+  of(request: object, grantId: string): Promise<OrgClaims | undefined> {
+    const seen = this.#seen(request);
+    if (!seen.has(grantId)) seen.set(grantId, this.#lookUp(grantId));
+    return seen.get(grantId)!;
+  }
+
+  /** For this request only: the grant's tokens speak for `orgId` (the switch then records it). */
+  switchTo(request: object, grantId: string, orgId: string, userId: string): void {
+    this.#seen(request).set(grantId, orgClaimsOf(this.#db, orgId, userId).then((claims) => claims ?? undefined));
+  }
+
+  #seen(request: object): Map<string, Promise<OrgClaims | undefined>> {
+    const seen = this.#byRequest.get(request) ?? new Map<string, Promise<OrgClaims | undefined>>();
+    this.#byRequest.set(request, seen);
+    return seen;
+  }
+
+  async #lookUp(grantId: string): Promise<OrgClaims | undefined> {
+    const grantOrg = await this.#findGrantOrg(grantId);
+    if (!grantOrg) return undefined;
+    return (await orgClaimsOf(this.#db, grantOrg.org_id, grantOrg.user_id)) ?? undefined;
+  }
+}

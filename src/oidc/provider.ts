@@ -1,6 +1,6 @@
 import { hkdfSync } from 'node:crypto';
-import type { JWK } from 'jose';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { JWK, JWTPayload } from 'jose';
+import Provider, { errors, type Configuration, type CanBePromise, type KoaContextWithOIDC, type ResourceServer, type TokenEndpointGrantContext } from 'oidc-provider';
 import type { Config } from '../../config/config.schema.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
@@ -9,7 +9,9 @@ import { permissionsOfRole } from '../modules/roles/permissions.ts';
 import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
 import { UsersRepository } from '../modules/users/users.repository.ts';
 import { createAdapterFactory } from './adapter.ts';
-import { orgClaimsOf, type OrgClaims } from './org-claims.ts';
+import { GrantClaims } from './org-claims.ts';
+import { refreshWithOrgSwitch } from './org-switch.ts';
+import { tokenExchange, tokenExchangeGrantType, tokenExchangeParameters } from './token-exchange.ts';
 import { maxSignedTokenLifetimeSeconds } from './signing-keys.ts';
 import { ClientStore } from './client-store.ts';
 import type { ServiceAccountClients } from './service-account-clients.ts';
@@ -41,25 +43,31 @@ export function managementApiResource(config: Config): string {
 
 const accessTokenTtl = 600;
 
+type GrantHandler<P extends object> = (ctx: TokenEndpointGrantContext<P>) => CanBePromise<void>;
+type GrantParams = string | readonly string[] | ReadonlySet<string>;
+
+/** Verifies a JWT access token this issuer signed for `audience` (Issuer.verifyAccessToken). */
+export type VerifyAccessToken = (token: string, audience: string) => Promise<JWTPayload>;
+
 /**
  * One oidc-provider instance for a given set of signing keys. State lives in PostgreSQL (the
  * adapter) and clients in our own tables, so any number of these, on any node, act as one issuer.
  */
-export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provider {
+export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJwt: VerifyAccessToken): Provider {
   const { config, db } = deps;
   const clients = new ClientStore(deps);
   const Adapter = createAdapterFactory(db);
   const secure = config.publicUrl.startsWith('https://');
   const resources = new Set([managementApiResource(config)]);
 
-  // One token response asks for a grant's org claims twice (ID token and access token): look
-  // them up once per request.
-  const claimsByRequest = new WeakMap<object, Map<string, Promise<OrgClaims | undefined>>>();
-  const userOrgClaims = (ctx: object, grantId: string): Promise<OrgClaims | undefined> => {
-    const seen = claimsByRequest.get(ctx) ?? new Map<string, Promise<OrgClaims | undefined>>();
-    claimsByRequest.set(ctx, seen);
-    if (!seen.has(grantId)) seen.set(grantId, lookUpUserOrgClaims(deps, grantId));
-    return seen.get(grantId)!;
+  const claims = new GrantClaims(db, (grantId) => deps.platform.findGrantOrg(grantId));
+  const resourceServer = (resource: string): ResourceServer => {
+    if (!resources.has(resource)) throw new errors.InvalidTarget('unknown resource');
+    return { scope: 'api', audience: resource, accessTokenTTL: accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+  };
+  const userActive = async (userId: string) => {
+    const user = await db.withoutOrg((em) => new UsersRepository(em).findById(userId));
+    return !!user && !user.disabledAt;
   };
 
   const configuration: Configuration = {
@@ -88,7 +96,8 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
     pkce: { required: () => true },
     findAccount: async (ctx, sub, token) => {
       const user = await db.withoutOrg((em) => new UsersRepository(em).findById(sub));
-      if (!user) return undefined;
+      // a disabled user has no account as far as the issuer knows: no refresh, no userinfo
+      if (!user || user.disabledAt) return undefined;
       const grantId = token && 'grantId' in token ? (token.grantId as string | undefined) : undefined;
       return {
         accountId: user.id,
@@ -97,7 +106,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
           email: user.email,
           email_verified: false,
           name: user.name ?? undefined,
-          ...(scope.split(' ').includes('org') && grantId ? await userOrgClaims(ctx, grantId) : {}),
+          ...(scope.split(' ').includes('org') && grantId ? await claims.of(ctx, grantId) : {}),
         }),
       };
     },
@@ -116,16 +125,16 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
         // when it wants one, and otherwise gets an opaque token for userinfo.
         defaultResource: (_ctx, client) => (client.grantTypes?.includes('client_credentials') ? managementApiResource(config) : undefined),
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
-          if (!resources.has(resource)) throw new errors.InvalidTarget('unknown resource');
-          return { scope: 'api', audience: resource, accessTokenTTL: accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
-        },
+        getResourceServerInfo: (_ctx, resource) => resourceServer(resource),
       },
     },
     extraTokenClaims: (ctx: KoaContextWithOIDC, token) => {
-      if (token.kind === 'AccessToken' && token.grantId) return userOrgClaims(ctx, token.grantId);
+      if (token.kind === 'AccessToken' && token.grantId) return claims.of(ctx, token.grantId);
       return orgClaimsOfServiceAccount(deps.serviceAccountClients, token.clientId);
     },
+    // Every refresh returns a new refresh token; presenting a used one again revokes the whole
+    // grant (RFC 9700 §4.14.2: it was stolen, or the client is confused).
+    rotateRefreshToken: true,
     // The ID token carries the claims of its scopes too, not only userinfo (DESIGN.md contracts).
     conformIdTokenClaims: false,
     ttl: {
@@ -144,17 +153,20 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }): Provide
       ctx.body = out;
     },
   };
-  const provider = new Provider(issuerUrl(config), configuration);
+  const switchDeps = { db, platform: deps.platform, claims };
+  // oidc-provider registers its built-in grants from its constructor through this method: the
+  // refresh_token grant is wrapped there to accept `organization` (org switching).
+  const GatehouseProvider = class extends Provider {
+    override registerGrantType<P extends object>(name: string, handler: GrantHandler<P>, params?: GrantParams, dupes?: GrantParams): void {
+      if (name !== 'refresh_token') return super.registerGrantType(name, handler, params, dupes);
+      super.registerGrantType(name, refreshWithOrgSwitch(handler as never, switchDeps), [...(typeof params === 'string' ? [params] : params ?? []), 'organization'], dupes);
+    }
+  };
+  const provider = new GatehouseProvider(issuerUrl(config), configuration);
+  provider.registerGrantType(tokenExchangeGrantType, tokenExchange({ ...switchDeps, resources, resourceServer, verifyJwt, userActive }) as never, tokenExchangeParameters, ['resource']);
   provider.proxy = config.trustProxy;
   provider.keys = cookieKeys(config);
   return provider;
-}
-
-/** A user's tokens say which org their grant acts in and what they may do there, as of now. */
-async function lookUpUserOrgClaims(deps: IssuerDeps, grantId: string): Promise<OrgClaims | undefined> {
-  const grantOrg = await deps.platform.findGrantOrg(grantId);
-  if (!grantOrg) return undefined;
-  return (await orgClaimsOf(deps.db, grantOrg.org_id, grantOrg.user_id)) ?? undefined;
 }
 
 /** A service account's token says which org it acts in and what it may do there. */
