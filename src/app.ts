@@ -21,6 +21,9 @@ import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
 import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
+import { invitationRoutes } from './oidc/interactions/invitation.routes.ts';
+import { passwordResetRoutes } from './oidc/interactions/password-reset.routes.ts';
+import { signUpRoutes } from './oidc/interactions/signup.routes.ts';
 import { Issuer } from './oidc/issuer.ts';
 import { cookieKeys, managementApiResource } from './oidc/provider.ts';
 import { ServiceAccountClients } from './oidc/service-account-clients.ts';
@@ -90,6 +93,10 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
   koa.use(issuer.middleware());
   koa.use(interactionRoutes({ config, db: database, platform: services.platform, issuer }).routes());
+  // Hosted account pages beside the sign-in: password reset, sign-up (when on), invitation links.
+  koa.use(passwordResetRoutes({ config, db: database, platform: services.platform, issuer, mailer: services.mailer }).routes());
+  koa.use(signUpRoutes({ config, db: database, platform: services.platform, issuer }).routes());
+  koa.use(invitationRoutes({ config, db: database, platform: services.platform }).routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
 
