@@ -7,6 +7,7 @@ import { bootstrap } from './cli/bootstrap.ts';
 import { verifyAuditCommand } from './cli/audit-verify.ts';
 import { clientsCreate } from './cli/clients-create.ts';
 import { rotateKeysCommand } from './cli/keys-rotate.ts';
+import { usersCommand } from './cli/users.ts';
 import { databaseOptions, migrate } from './db/orm.ts';
 
 const usage = `usage: gatehouse <command>
@@ -17,8 +18,12 @@ const usage = `usage: gatehouse <command>
   audit verify --org ORG_ID  check an org's audit hash chain
   keys rotate [--json]       new OIDC signing keys: published now, signing after
                              GATEHOUSE_KEY_PROPAGATION_SECONDS
-  clients create --name N --redirect-uri U [--redirect-uri U …] [--post-logout-uri U] [--public] [--json]
-                             register an app with the OIDC issuer; prints the client id and secret`;
+  clients create --name N --redirect-uri U [--redirect-uri U …] [--post-logout-uri U]
+                 [--backchannel-logout-uri U] [--public] [--json]
+                             register an app with the OIDC issuer; prints the client id and secret
+  users disable --email E    end a person's sessions, tokens and API keys in every org, and
+                             refuse them until enabled again
+  users enable --email E     let a disabled person sign in again`;
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
@@ -81,6 +86,12 @@ export async function main(argv: string[]): Promise<number> {
     case 'clients': {
       if (rest[0] !== 'create') break;
       return clientsCreate(config, logger, rest.slice(1));
+    }
+    case 'users': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { email: { type: 'string' } } });
+      const action = positionals[0];
+      if (positionals.length !== 1 || (action !== 'disable' && action !== 'enable') || !values.email) break;
+      return usersCommand(config, logger, action, values.email);
     }
   }
   console.error(usage);

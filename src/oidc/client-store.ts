@@ -37,7 +37,8 @@ export class ClientStore implements Adapter {
       response_types: ['code'],
       token_endpoint_auth_method: client.public ? 'none' : 'client_secret_basic',
       ...(client.secret ? { client_secret: this.#secrets.open(client.secret, client.clientId) } : {}),
-      ...(client.backchannelLogoutUri ? { backchannel_logout_uri: client.backchannelLogoutUri } : {}),
+      // with session_required, ID tokens carry `sid` and logout tokens name the session that ended
+      ...(client.backchannelLogoutUri ? { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
     };
     return metadata;
   }

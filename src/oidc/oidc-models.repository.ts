@@ -46,12 +46,12 @@ export class OidcModelsRepository {
     if (!storable(id)) throw new TypeError(`cannot store ${model} with a NUL character in its id`);
     const seconds = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? expiresIn : null;
     await this.#em.execute(
-      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
-       VALUES (?, ?, ?::json, ?, ?, ?, now() + ? * interval '1 second')
+      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+       VALUES (?, ?, ?::json, ?, ?, ?, ?, now() + ? * interval '1 second')
        ON CONFLICT (model, id) DO UPDATE
          SET payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
-             uid = excluded.uid, expires_at = excluded.expires_at`,
-      [model, id, JSON.stringify(payload), indexed(payload.grantId), indexed(payload.userCode), indexed(payload.uid), seconds],
+             uid = excluded.uid, account_id = excluded.account_id, expires_at = excluded.expires_at`,
+      [model, id, JSON.stringify(payload), indexed(payload.grantId), indexed(payload.userCode), indexed(payload.uid), indexed(payload.accountId), seconds],
     );
   }
 
@@ -105,11 +105,23 @@ export class OidcModelsRepository {
   async destroySessionsOf(accountId: string): Promise<number> {
     if (!storable(accountId)) return 0;
     const rows = await this.#em.execute<{ deleted: number }[]>(
-      `WITH gone AS (DELETE FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = ? RETURNING 1)
+      `WITH gone AS (DELETE FROM oidc_models WHERE model = 'Session' AND account_id = ? RETURNING 1)
        SELECT count(*)::int AS deleted FROM gone`,
       [accountId],
     );
     return rows[0]?.deleted ?? 0;
+  }
+
+  /**
+   * Deletes everything oidc-provider holds for an account (sessions, grants, codes, tokens,
+   * interactions) and returns the sessions' payloads, so their clients can be told (back-channel
+   * logout). Every model that belongs to a person carries its accountId.
+   */
+  async destroyAllOf(accountId: string): Promise<StoredPayload[]> {
+    if (!storable(accountId)) return [];
+    const rows = await this.#em.execute<{ model: string; payload: StoredPayload }[]>(
+      'DELETE FROM oidc_models WHERE account_id = ? RETURNING model, payload', [accountId]);
+    return rows.filter((r) => r.model === 'Session').map((r) => r.payload);
   }
 
   /**

@@ -9,6 +9,7 @@ import { permissionsOfRole } from '../modules/roles/permissions.ts';
 import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
 import { UsersRepository } from '../modules/users/users.repository.ts';
 import { createAdapterFactory } from './adapter.ts';
+import { logoutPage, signedOutPage } from './interactions/views.ts';
 import { GrantClaims } from './org-claims.ts';
 import { refreshWithOrgSwitch } from './org-switch.ts';
 import { tokenExchange, tokenExchangeGrantType, tokenExchangeParameters } from './token-exchange.ts';
@@ -117,7 +118,17 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form);
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.type = 'html';
+          ctx.body = signedOutPage(ctx.oidc.client?.clientName);
+        },
+      },
       backchannelLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -147,6 +158,13 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
       Session: 14 * 24 * 3600,
       Grant: 14 * 24 * 3600,
       RefreshToken: 14 * 24 * 3600,
+    },
+    // Every URL the provider fetches (back-channel logout) was registered by the platform
+    // operator (there is no dynamic registration), and the product's apps usually sit on private
+    // addresses, which oidc-provider's SSRF guard would refuse: plain fetch, with its timeout.
+    fetch: (url, options) => {
+      const { dispatcher: _guard, ...rest } = options as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, rest);
     },
     renderError: (ctx, out) => {
       ctx.type = 'json';

@@ -31,7 +31,7 @@ export async function createUser(t: TestApp, email = uniqueEmail()): Promise<{ i
   return { id: user.id, email: user.email };
 }
 
-async function keyFor(t: TestApp, orgId: string, userId: string, role: string): Promise<string> {
+export async function keyFor(t: TestApp, orgId: string, userId: string, role: string): Promise<string> {
   const created = await t.db.inOrg(orgId, (em) =>
     new ApiKeysService(new OrgScope(orgId, em, null, meta), t.app.services.apiKeyTokens).create({ name: `${role} key`, role }, userId));
   return created.key;

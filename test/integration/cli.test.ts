@@ -60,7 +60,17 @@ test('bootstrap, serve, list members with the printed key, refuse a second proce
   const verify = await run(['audit', 'verify', '--org', ids.orgId, '--json']);
   expect(verify.code).toBe(0);
   expect(JSON.parse(verify.stdout)).toEqual({ intact: true, eventsChecked: 3, brokenAt: null });
-}, 60_000);
+
+  // the operator's switch for a person: disabling revokes the bootstrap key with everything else
+  const disabled = await run(['users', 'disable', '--email', 'owner@acme.test']);
+  expect(disabled.code).toBe(0);
+  expect(disabled.stdout).toContain(`user ${ids.userId} disabled`);
+  const unknown = await run(['users', 'disable', '--email', 'nobody@acme.test']);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toMatch(/no user with the email/);
+  const after = await run(['audit', 'verify', '--org', ids.orgId, '--json']);
+  expect(JSON.parse(after.stdout)).toMatchObject({ intact: true, eventsChecked: 5 });
+}, 90_000);
 
 test('bootstrap refuses bad input with a clear message', async () => {
   const res = await run(['bootstrap', '--org-name', 'Acme', '--owner-email', 'not-an-email', '--owner-password', 'short']);

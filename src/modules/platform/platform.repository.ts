@@ -114,11 +114,12 @@ export class PlatformRepository {
         WHERE m.user_id = ? ORDER BY o.name, o.id`, [userId]));
   }
 
-  /** A user's current role (and its permissions) in an org, for a bearer access token. */
+  /** A user's current role (and its permissions) in an org, for a bearer access token; none once the user is disabled. */
   findMemberCredential(orgId: string, userId: string): Promise<{ role: string; role_permissions: string[] | null } | null> {
     return this.#db.asPlatform(async (em) => {
       const rows = await em.execute<{ role: string; role_permissions: string[] | null }[]>(
         `SELECT m.role, r.permissions AS role_permissions FROM memberships m
+           JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
            LEFT JOIN roles r ON r.org_id = m.org_id AND r.key = m.role
           WHERE m.org_id = ? AND m.user_id = ?`, [orgId, userId]);
       return rows[0] ?? null;

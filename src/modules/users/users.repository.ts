@@ -24,6 +24,15 @@ export class UsersRepository {
     return this.#em.findOne(User, { id });
   }
 
+  /** Sets or clears disabled_at; the user, or null if there is none. */
+  async setDisabled(id: string, disabledAt: Date | null): Promise<User | null> {
+    const user = await this.findById(id);
+    if (!user) return null;
+    user.disabledAt = disabledAt;
+    await this.#em.flush();
+    return user;
+  }
+
   async create(input: NewUser): Promise<User> {
     const user = this.#em.create(User, { id: uuidv7(), ...input, email: normalizeEmail(input.email) });
     await this.#em.flush();

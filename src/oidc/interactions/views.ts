@@ -83,3 +83,18 @@ export function orgPage(action: string, csrf: string, orgs: { id: string; name: 
 export function messagePage(title: string, message: string): string {
   return layout({ title, body: `<p>${escapeHtml(message)}</p>` });
 }
+
+/** RP-initiated logout: oidc-provider's form (hidden xsrf field) with our confirmation buttons. */
+export function logoutPage(providerForm: string): string {
+  return layout({
+    title: 'Sign out',
+    body: `<p>Do you want to sign out?</p>
+${providerForm}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button>`,
+  });
+}
+
+export function signedOutPage(clientName: string | undefined): string {
+  return messagePage('Signed out', clientName ? `You have signed out of ${clientName}.` : 'You have signed out.');
+}
