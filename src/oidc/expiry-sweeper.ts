@@ -1,6 +1,17 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import type { EntityManager } from '@mikro-orm/sql';
+import { SignInAttemptsRepository } from './interactions/sign-in-attempts.repository.ts';
 import { OidcModelsRepository } from './oidc-models.repository.ts';
+
+/** Longer than any window the sign-in counters use (15 minutes, an hour). */
+const lapsedCounterSeconds = 24 * 3600;
+
+/** Each kind of row that outlives its use: a batch delete that returns how many went. */
+const sweeps: Array<(em: EntityManager, limit: number) => Promise<number>> = [
+  (em, limit) => new OidcModelsRepository(em).deleteExpired(limit),
+  (em, limit) => new SignInAttemptsRepository(em).deleteLapsed(lapsedCounterSeconds, limit),
+];
 
 export interface ExpirySweeperOptions {
   db: Database;
@@ -12,8 +23,8 @@ export interface ExpirySweeperOptions {
 }
 
 /**
- * Deletes oidc_models rows past their expiry. find() already ignores them, so this only keeps
- * the table small; running it on every node is safe (each batch skips rows another node holds).
+ * Deletes oidc_models rows past their expiry and sign-in counters of long-lapsed windows. Reads
+ * already ignore both, so this only keeps the tables small; running it on every node is safe (each batch skips rows another node holds).
  * No error escapes the timer: it is logged and the next sweep runs.
  */
 export class ExpirySweeper {
@@ -60,11 +71,13 @@ export class ExpirySweeper {
 
   async #sweep(): Promise<number> {
     let total = 0;
-    for (;;) {
-      const deleted = await this.#db.withoutOrg((em) => new OidcModelsRepository(em).deleteExpired(this.#batchSize));
-      total += deleted;
-      // A backlog can take many batches: stop() does not wait for all of them.
-      if (deleted < this.#batchSize || this.#stopping) break;
+    for (const sweep of sweeps) {
+      for (;;) {
+        const deleted = await this.#db.withoutOrg((em) => sweep(em, this.#batchSize));
+        total += deleted;
+        // A backlog can take many batches: stop() does not wait for all of them.
+        if (deleted < this.#batchSize || this.#stopping) break;
+      }
     }
     return total;
   }
@@ -78,7 +91,7 @@ export class ExpirySweeper {
   async #tick(): Promise<void> {
     try {
       const deleted = await this.sweepOnce();
-      if (deleted > 0) this.#log.debug({ deleted }, 'expired oidc rows deleted');
+      if (deleted > 0) this.#log.debug({ deleted }, 'expired rows deleted');
     } catch (err) {
       this.#log.error({ err }, 'oidc expiry sweep failed');
     }

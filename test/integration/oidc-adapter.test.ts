@@ -259,6 +259,16 @@ describe('the expiry sweeper', () => {
     expect(await storedRow('Grant', forever)).toBeDefined();
   });
 
+  test('sign-in counters of long-lapsed windows are swept; current ones stay', async () => {
+    const [old, recent] = [`account:old-${newId()}@example.test`, `account:recent-${newId()}@example.test`];
+    await t.db.withoutOrg(async (em) => {
+      await em.execute(`INSERT INTO sign_in_attempts (key, window_start, failures) VALUES (?, now() - interval '2 days', 3), (?, now() - interval '10 minutes', 2)`, [old, recent]);
+    });
+    await new ExpirySweeper({ db: t.db, logger }).sweepOnce();
+    const left = await t.db.withoutOrg((em) => em.execute<{ key: string }[]>('SELECT key FROM sign_in_attempts WHERE key IN (?)', [[old, recent]]));
+    expect(left.map((r) => r.key)).toEqual([recent]);
+  });
+
   test('a started sweeper deletes expired rows on its own until stopped', async () => {
     const id = newId();
     await adapter('Session').upsert(id, { jti: id, uid: newId() }, -1);

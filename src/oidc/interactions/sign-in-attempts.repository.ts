@@ -29,6 +29,23 @@ export class SignInAttemptsRepository {
     }
   }
 
+  /**
+   * Deletes up to `limit` counters whose window started over `olderThanSeconds` ago (longer than
+   * any window counted here) and returns how many; SKIP LOCKED as the other sweeps.
+   */
+  async deleteLapsed(olderThanSeconds: number, limit: number): Promise<number> {
+    const rows = await this.#em.execute<{ deleted: number }[]>(
+      `WITH gone AS (
+         DELETE FROM sign_in_attempts WHERE key IN (
+           SELECT key FROM sign_in_attempts WHERE window_start < now() - make_interval(secs => ?)
+           LIMIT ? FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS deleted FROM gone`,
+      [olderThanSeconds, limit],
+    );
+    return rows[0]?.deleted ?? 0;
+  }
+
   async clear(key: string): Promise<void> {
     await this.#em.execute('DELETE FROM sign_in_attempts WHERE key = ?', [key]);
   }
