@@ -6,6 +6,7 @@ import { GrantOrgs } from './0005-grant-orgs.ts';
 import { SignInAttempts } from './0006-sign-in-attempts.ts';
 import { UserDisabled } from './0007-user-disabled.ts';
 import { PasswordResets } from './0008-password-resets.ts';
+import { Mfa } from './0009-mfa.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -17,4 +18,5 @@ export const migrationsList = [
   { name: '0006-sign-in-attempts', class: SignInAttempts },
   { name: '0007-user-disabled', class: UserDisabled },
   { name: '0008-password-resets', class: PasswordResets },
+  { name: '0009-mfa', class: Mfa },
 ];

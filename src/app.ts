@@ -21,6 +21,7 @@ import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
 import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
+import { mfaInteractionRoutes } from './oidc/interactions/mfa.routes.ts';
 import { invitationRoutes } from './oidc/interactions/invitation.routes.ts';
 import { passwordResetRoutes } from './oidc/interactions/password-reset.routes.ts';
 import { signUpRoutes } from './oidc/interactions/signup.routes.ts';
@@ -93,6 +94,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
   koa.use(issuer.middleware());
   koa.use(interactionRoutes({ config, db: database, platform: services.platform, issuer }).routes());
+  koa.use(mfaInteractionRoutes({ config, db: database, platform: services.platform, issuer, secrets: services.secrets }).routes());
   // Hosted account pages beside the sign-in: password reset, sign-up (when on), invitation links.
   koa.use(passwordResetRoutes({ config, db: database, platform: services.platform, issuer, mailer: services.mailer }).routes());
   koa.use(signUpRoutes({ config, db: database, platform: services.platform, issuer }).routes());

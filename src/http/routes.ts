@@ -4,6 +4,7 @@ import { apiKeyRoutes } from '../modules/api-keys/api-keys.routes.ts';
 import { invitationRoutes } from '../modules/invitations/invitations.routes.ts';
 import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { memberRoutes } from '../modules/members/members.routes.ts';
+import { mfaRoutes } from '../modules/users/mfa.routes.ts';
 import { orgRoutes } from '../modules/orgs/orgs.routes.ts';
 import { roleRoutes } from '../modules/roles/roles.routes.ts';
 import { serviceAccountRoutes } from '../modules/service-accounts/service-accounts.routes.ts';
@@ -20,5 +21,6 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...roleRoutes(services),
     ...teamRoutes(services),
     ...serviceAccountRoutes(services),
+    ...mfaRoutes(services),
   ];
 }

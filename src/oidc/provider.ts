@@ -79,7 +79,9 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure },
     },
     claims: {
-      openid: ['sub'],
+      // amr (RFC 8176 values: pwd, otp) is the interaction's login result; listing it here lets it
+      // into the ID token, whose claims are masked to the scopes' lists.
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name'],
       org: ['org_id', 'org_slug', 'org_role', 'permissions', 'teams'],

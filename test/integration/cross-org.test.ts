@@ -47,6 +47,8 @@ const bodies: Record<string, () => unknown> = {
   'POST /orgs/:orgId/teams/:teamId/members': () => ({ userId: ids.userId, role: 'member' }),
   'PATCH /orgs/:orgId/teams/:teamId/members/:userId': () => ({ role: 'admin' }),
   'POST /orgs/:orgId/service-accounts': () => ({ name: 'intruder', role: 'viewer' }),
+  'POST /orgs/:orgId/me/totp/confirm': () => ({ code: '123456' }),
+  'DELETE /orgs/:orgId/me/totp': () => ({ code: '123456' }),
 };
 
 function routeKey(spec: RouteSpec): string {

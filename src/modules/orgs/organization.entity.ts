@@ -8,6 +8,8 @@ export const Organization = defineEntity({
     name: p.text(),
     slug: p.text(),
     kind: p.enum(['team', 'personal'] as const),
+    /** Owners and admins must sign in with a second factor (the hosted sign-in enforces it). */
+    requireMfa: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -13,6 +13,7 @@ export const orgSchema = z.object({
   name: z.string(),
   slug: z.string(),
   kind: z.enum(['team', 'personal']),
+  requireMfa: z.boolean(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -49,9 +50,9 @@ export function orgRoutes({ db, apiKeyTokens }: ApiServices): RouteSpec[] {
       handler: async ({ ctx }) => ({ status: 200, body: await new OrgsService(ctx.state.scope).get() }),
     }),
     defineRoute({
-      method: 'patch', path: '/orgs/:orgId', zone: 'org', tag: 'orgs', summary: 'Rename an organization or change its slug',
+      method: 'patch', path: '/orgs/:orgId', zone: 'org', tag: 'orgs', summary: 'Rename an organization, change its slug, or require a second factor of its owners and admins',
       params: orgParams,
-      body: z.strictObject({ name: name.optional(), slug: slug.optional() }).refine((b) => Object.keys(b).length > 0, 'nothing to change'),
+      body: z.strictObject({ name: name.optional(), slug: slug.optional(), requireMfa: z.boolean().optional() }).refine((b) => Object.keys(b).length > 0, 'nothing to change'),
       responses: { 200: { description: 'Updated', schema: orgSchema } },
       handler: async ({ body, ctx }) => ({ status: 200, body: await new OrgsService(ctx.state.scope).update(body) }),
     }),

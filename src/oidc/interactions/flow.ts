@@ -7,6 +7,7 @@ import type { Database } from '../../db/database.ts';
 import type { PlatformRepository } from '../../modules/platform/platform.repository.ts';
 import { GrantOrgsRepository } from '../grant-orgs.repository.ts';
 import type { Issuer } from '../issuer.ts';
+import { holdForSecondFactor, pendingSecondFactor, secondFactorStepFor } from './second-factor.ts';
 import { messagePage, orgPage } from './views.ts';
 
 export interface InteractionDeps {
@@ -93,17 +94,47 @@ export class InteractionFlow {
 
   /** The person signed in earlier in this interaction (before the org step), if any. */
   signedIn(details: Details): string | undefined {
+    this.#refuseIfSecondFactorPending(details);
     return (details.result as { login?: { accountId?: string } } | undefined)?.login?.accountId;
   }
 
-  /** Remembers who signed in, for a later step of the same interaction. */
-  async remember(details: Details, userId: string): Promise<void> {
-    details.result = { login: { accountId: userId } };
+  /** Remembers who signed in (and how: RFC 8176 `amr` values), for a later step of the same interaction. */
+  async remember(details: Details, userId: string, amr = this.amrOf(details, userId)): Promise<void> {
+    details.result = { login: { accountId: userId, amr } };
     await details.save(details.exp - Math.floor(Date.now() / 1000));
+  }
+
+  /**
+   * How `userId` proved who they are in this sign-in, for the ID token's `amr`: what a step of
+   * this interaction recorded, else (at a consent step, the person signed in already) what the
+   * session's sign-in recorded, else a password.
+   */
+  amrOf(details: Details, userId: string): string[] {
+    const login = (details.result as { login?: { accountId?: string; amr?: string[] } } | undefined)?.login;
+    if (login?.accountId === userId && login.amr) return login.amr;
+    const session = details.session;
+    if (details.prompt.name !== 'login' && session?.accountId === userId && session.amr) return session.amr;
+    return ['pwd'];
+  }
+
+  #refuseIfSecondFactorPending(details: Details): void {
+    if (pendingSecondFactor(details)) throw new InteractionError(403, 'Enter the code from your authenticator app first.');
+  }
+
+  /**
+   * The second-factor step this sign-in still needs before it may finish in `orgId`: none once
+   * it has used one; else a code if the user has TOTP, or enrolment if the org requires it.
+   */
+  async secondFactorStep(details: Details, userId: string, orgId: string) {
+    if (this.amrOf(details, userId).includes('otp')) return null;
+    return secondFactorStepFor(this.deps.db, userId, orgId);
   }
 
   /** Ends the interaction: the grant acts in `orgId`, and the browser goes back to the provider. */
   async finish(ctx: Context, details: Details, userId: string, orgId: string): Promise<void> {
+    this.#refuseIfSecondFactorPending(details);
+    const step = await this.secondFactorStep(details, userId, orgId);
+    if (step) return holdForSecondFactor(ctx, details, { userId, step, orgId });
     const provider = this.deps.issuer.provider;
     const clientId = String(details.params.client_id);
     const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: userId, clientId });
@@ -113,7 +144,7 @@ export class InteractionFlow {
     if (typeof details.params.resource === 'string') grant.addResourceScope(details.params.resource, 'api');
     const grantId = await grant.save();
     await this.deps.db.inOrg(orgId, (em) => new GrantOrgsRepository(em).set(grantId, orgId, userId));
-    const result: InteractionResults = { login: { accountId: userId }, consent: { grantId } };
+    const result: InteractionResults = { login: { accountId: userId, amr: this.amrOf(details, userId) }, consent: { grantId } };
     const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(to);

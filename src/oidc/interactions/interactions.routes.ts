@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../modules/users/password.ts';
 import { UsersRepository } from '../../modules/users/users.repository.ts';
 import { formBody, forms, hostedPages, InteractionError, InteractionFlow, type Details, type InteractionDeps } from './flow.ts';
+import { hasSecondFactor, holdForSecondFactor } from './second-factor.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
 import { emailPage, passwordPage } from './views.ts';
 
@@ -76,6 +77,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     await throttle.succeeded(typedEmail);
+    // With two-step verification on, the password alone signs no one in: the code step comes next.
+    if (await hasSecondFactor(deps.db, user.id)) return holdForSecondFactor(ctx, details, { userId: user.id, step: 'totp' });
     await flow.chooseOrg(ctx, details, user.id);
   });
 

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/sql';
 import type { Database } from '../../db/database.ts';
 import { SignInAttemptsRepository } from './sign-in-attempts.repository.ts';
 
@@ -33,5 +34,19 @@ export class SignInThrottle {
   /** A success clears the account's count (not the address's: one good password does not vouch for others). */
   async succeeded(email: string): Promise<void> {
     await this.#db.withoutOrg((em) => new SignInAttemptsRepository(em).clear(keysOf(email, '').account));
+  }
+
+  /**
+   * The same window and limit (5 per 15 minutes) for another secret a person types, such as a
+   * second-factor code under `totp:<userId>`, counted in the caller's transaction: the check
+   * and the failure it finds commit together, under whatever lock the caller holds.
+   */
+  static attemptsOf(em: EntityManager, key: string) {
+    const attempts = new SignInAttemptsRepository(em);
+    return {
+      blocked: async () => ((await attempts.failures([key], windowSeconds)).get(key) ?? 0) >= limits.account,
+      failed: () => attempts.addFailure([key], windowSeconds),
+      cleared: () => attempts.clear(key),
+    };
   }
 }
