@@ -17,7 +17,7 @@ const refusedCode = { 400: { description: 'The code is not valid (the attempt co
 function userOf(ctx: Context): string {
   const principal = ctx.state.principal as Principal;
   if (principal.credential.type !== 'access_token' || !principal.userId) {
-    throw new ForbiddenError('mfa.user_token_required', 'Two-step verification can be changed only with the person\'s own access token from signing in, not with an API key.');
+    throw new ForbiddenError('mfa.user_token_required', 'Two-step verification can be changed only with the person\'s own access token from signing in, not with an API key or a service account.');
   }
   return principal.userId;
 }
