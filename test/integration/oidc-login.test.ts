@@ -291,3 +291,31 @@ describe('failed sign-in throttling', () => {
     expect(await throttle.blocked(email, '192.0.2.2')).toBe(false);
   });
 });
+
+describe('the enterprise SSO hook at the email step', () => {
+  const idp = 'https://idp.example.test/sso/start';
+  beforeAll(() => t.app.enterpriseSso.use(async (email) => (email.endsWith('@sso-corp.example.test') ? `${idp}?for=${encodeURIComponent(email)}` : null)));
+  afterAll(() => t.app.enterpriseSso.use(async () => null));
+
+  test('an email of an SSO domain goes to the IdP instead of the password step; others go on', async () => {
+    const agent = new FormAgent();
+    const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid', code_challenge: 's'.repeat(43), code_challenge_method: 'S256' });
+    let page = await agent.follow(url.href, t.url);
+    const form = readForm(page.html, page.url);
+    page = await agent.request(form.action, { form: { ...form.fields, email: 'Pat@sso-corp.example.test' } });
+    expect(page.status).toBe(303);
+    expect(page.location).toBe(`${idp}?for=${encodeURIComponent('pat@sso-corp.example.test')}`);
+    page = await agent.request(form.action, { form: { ...form.fields, email: user.email } });
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('name="password"');
+  });
+
+  test('a login_hint of an SSO domain goes straight to the IdP; a malformed one shows the email step', async () => {
+    const hinted = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid', code_challenge: 't'.repeat(43), code_challenge_method: 'S256', login_hint: 'lee@sso-corp.example.test' });
+    const page = await new FormAgent().follow(hinted.href, t.url);
+    expect(page.location).toBe(`${idp}?for=${encodeURIComponent('lee@sso-corp.example.test')}`);
+    const malformed = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid', code_challenge: 'u'.repeat(43), code_challenge_method: 'S256', login_hint: 'not an email@sso-corp.example.test' });
+    const shown = await new FormAgent().follow(malformed.href, t.url);
+    expect(readForm(shown.html, shown.url).fields.email).toBe('not an email@sso-corp.example.test');
+  });
+});

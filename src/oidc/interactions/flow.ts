@@ -5,6 +5,7 @@ import type { InteractionResults } from 'oidc-provider';
 import type { Config } from '../../../config/config.schema.ts';
 import type { Database } from '../../db/database.ts';
 import type { PlatformRepository } from '../../modules/platform/platform.repository.ts';
+import { UsersRepository } from '../../modules/users/users.repository.ts';
 import { GrantOrgsRepository } from '../grant-orgs.repository.ts';
 import type { Issuer } from '../issuer.ts';
 import { holdForSecondFactor, pendingSecondFactor, secondFactorStepFor } from './second-factor.ts';
@@ -104,6 +105,12 @@ export class InteractionFlow {
     await details.save(details.exp - Math.floor(Date.now() / 1000));
   }
 
+  /** A disabled user gets no further than their password, whichever way they signed in. */
+  async #assertActive(userId: string): Promise<void> {
+    const user = await this.deps.db.withoutOrg((em) => new UsersRepository(em).findById(userId));
+    if (!user || user.disabledAt) throw new InteractionError(403, 'This account has been disabled. Contact your administrator.');
+  }
+
   /**
    * How `userId` proved who they are in this sign-in, for the ID token's `amr`: what a step of
    * this interaction recorded, else (at a consent step, the person signed in already) what the
@@ -133,6 +140,7 @@ export class InteractionFlow {
   /** Ends the interaction: the grant acts in `orgId`, and the browser goes back to the provider. */
   async finish(ctx: Context, details: Details, userId: string, orgId: string): Promise<void> {
     this.#refuseIfSecondFactorPending(details);
+    await this.#assertActive(userId);
     const step = await this.secondFactorStep(details, userId, orgId);
     if (step) return holdForSecondFactor(ctx, details, { userId, step, orgId });
     const provider = this.deps.issuer.provider;
@@ -152,6 +160,7 @@ export class InteractionFlow {
 
   /** After sign-in: the org the request named, the only one, or the person's pick. */
   async chooseOrg(ctx: Context, details: Details, userId: string): Promise<void> {
+    await this.#assertActive(userId);
     const orgs = await this.deps.platform.orgsOfUser(userId);
     const named = details.params.organization;
     if (typeof named === 'string' && named) {

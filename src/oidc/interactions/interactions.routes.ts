@@ -1,9 +1,10 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../modules/users/password.ts';
-import { UsersRepository } from '../../modules/users/users.repository.ts';
+import { normalizeEmail, UsersRepository } from '../../modules/users/users.repository.ts';
 import { formBody, forms, hostedPages, InteractionError, InteractionFlow, type Details, type InteractionDeps } from './flow.ts';
 import { hasSecondFactor, holdForSecondFactor } from './second-factor.ts';
+import type { EnterpriseSsoHook } from './enterprise-sso.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
 import { emailPage, passwordPage } from './views.ts';
 
@@ -12,9 +13,10 @@ const password = z.string().min(1).max(1024);
 
 /**
  * The hosted sign-in: email, then password, then (for people in several orgs) the org. Pages
- * never say whether an email has an account.
+ * never say whether an email has an account. An email whose domain has enterprise SSO (the hook)
+ * skips the password: typed at the email step, or given as `login_hint`.
  */
-export function interactionRoutes(deps: InteractionDeps): Router {
+export function interactionRoutes(deps: InteractionDeps, sso: EnterpriseSsoHook): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const flow = new InteractionFlow(deps);
   // Checked against when the email has no account, so a miss costs what a wrong password does.
@@ -30,6 +32,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await flow.load(ctx, false);
     if (details.prompt.name === 'login') {
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
+      const hinted = email.safeParse(hint);
+      const to = hinted.success ? await sso.redirectFor(normalizeEmail(hinted.data), details) : null;
+      if (to) return ctx.redirect(to);
       ctx.type = 'html';
       ctx.body = emailPage(flow.action(details, 'email'), flow.csrfOf(details), hint, undefined, signUpLink(details));
       return;
@@ -51,6 +56,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       ctx.status = 400;
       ctx.body = emailPage(flow.action(details, 'email'), flow.csrfOf(details), String(body.email ?? ''), 'Enter a valid email address.', signUpLink(details));
       return;
+    }
+    const to = await sso.redirectFor(normalizeEmail(parsed.data), details);
+    if (to) {
+      ctx.status = 303;
+      return ctx.redirect(to);
     }
     ctx.body = passwordPage(flow.action(details, 'password'), flow.csrfOf(details), parsed.data);
   });
