@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts';
 import { MembersRepository } from '../modules/members/members.repository.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
 import { GrantOrgsRepository } from './grant-orgs.repository.ts';
+import { secondFactorStepFor } from './interactions/second-factor.ts';
 import type { GrantClaims } from './org-claims.ts';
 
 export interface OrgSwitchDeps {
@@ -13,9 +14,18 @@ export interface OrgSwitchDeps {
 
 type GrantHandler = (ctx: KoaContextWithOIDC) => Promise<void> | void;
 
-/** The org a token request names (`organization`: id or slug) if the user is a member of it. */
-export async function memberOrgNamed(platform: PlatformRepository, userId: string, named: string): Promise<{ id: string } | undefined> {
-  return (await platform.orgsOfUser(userId)).find((o) => o.id === named || o.slug === named);
+/**
+ * The org a token request names (`organization`: id or slug) if the user is a member of it, or
+ * throws invalid_grant. An org that requires a second factor of this member, who has none
+ * enrolled, is reached only by signing in (where enrolment happens), never by a switch.
+ */
+export async function memberOrgNamed(deps: Pick<OrgSwitchDeps, 'db' | 'platform'>, userId: string, named: string): Promise<{ id: string }> {
+  const org = (await deps.platform.orgsOfUser(userId)).find((o) => o.id === named || o.slug === named);
+  if (!org) throw notAMember();
+  if ((await secondFactorStepFor(deps.db, userId, org.id)) === 'totp-enrol') {
+    throw new errors.InvalidGrant('the organization requires two-step verification: sign in to it to set it up');
+  }
+  return org;
 }
 
 export function notAMember(): Error {
@@ -60,8 +70,7 @@ export function refreshWithOrgSwitch(refresh: GrantHandler, deps: OrgSwitchDeps)
     const token = await provider.RefreshToken.find(String(ctx.oidc.params?.refresh_token ?? ''), { ignoreExpiration: true });
     // Unknown, expired or another client's token: the plain grant refuses it as it always does.
     if (!token || token.clientId !== client?.clientId || !token.accountId || !token.grantId) return refresh(ctx);
-    const org = await memberOrgNamed(deps.platform, token.accountId, String(named));
-    if (!org) throw notAMember();
+    const org = await memberOrgNamed(deps, token.accountId, String(named));
     deps.claims.switchTo(ctx, token.grantId, org.id, token.accountId);
     await refresh(ctx);
     if (!(await bindGrantToOrg(deps, token.grantId, token.accountId, org.id))) {

@@ -87,8 +87,7 @@ export function tokenExchange(deps: TokenExchangeDeps) {
     const scopes = requestedScopes(ctx, subject);
     const named = typeof params.organization === 'string' ? params.organization : subject.orgId;
     if (!named) throw new errors.InvalidRequest('organization is required: the subject token acts in no org');
-    const org = await memberOrgNamed(deps.platform, subject.accountId, named);
-    if (!org) throw notAMember();
+    const org = await memberOrgNamed(deps, subject.accountId, named);
     const resource = typeof params.resource === 'string' ? params.resource : subject.resource;
     const server = resource ? new provider.ResourceServer(resource, deps.resourceServer(resource)) : undefined;
     const lifetime = Math.min(server?.accessTokenTTL ?? 600, subject.exp - Math.floor(Date.now() / 1000));

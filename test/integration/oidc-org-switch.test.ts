@@ -75,6 +75,20 @@ describe('refresh with organization', () => {
   });
 });
 
+describe('an org that requires a second factor', () => {
+  test('is not reached by a switch for an admin without one (refresh or exchange): they must sign in to it', async () => {
+    const strict = await createOrg(t);
+    expect((await strict.owner.api('PATCH', `/api/v1/orgs/${strict.orgId}`, { requireMfa: true })).status).toBe(200);
+    const user = await createMember(t, [[orgA, 'member'], [strict, 'admin']], 'strict-admin');
+    const creds = { email: user.email, password: testPassword };
+    const tokens = await tokensFor(t, rp, { organization: orgA.orgId, resource: api }, creds);
+    await expect(oidc.refreshTokenGrant(rp, tokens.refresh_token!, { organization: strict.orgId })).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.genericGrantRequest(rp, exchangeGrant, { subject_token: tokens.access_token, subject_token_type: accessTokenType, organization: strict.orgId }))
+      .rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await oidc.refreshTokenGrant(rp, tokens.refresh_token!)).claims()).toMatchObject({ org_id: orgA.orgId });
+  });
+});
+
 describe('refresh token rotation', () => {
   test('each refresh returns a new refresh token; presenting a used one revokes the grant (reuse detection)', async () => {
     const user = await member('rotator');
