@@ -7,6 +7,7 @@ import { SignInAttempts } from './0006-sign-in-attempts.ts';
 import { UserDisabled } from './0007-user-disabled.ts';
 import { PasswordResets } from './0008-password-resets.ts';
 import { Mfa } from './0009-mfa.ts';
+import { PlatformKeys } from './0010-platform-keys.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: '0007-user-disabled', class: UserDisabled },
   { name: '0008-password-resets', class: PasswordResets },
   { name: '0009-mfa', class: Mfa },
+  { name: '0010-platform-keys', class: PlatformKeys },
 ];

@@ -7,6 +7,7 @@ import { bootstrap } from './cli/bootstrap.ts';
 import { verifyAuditCommand } from './cli/audit-verify.ts';
 import { clientsCreate } from './cli/clients-create.ts';
 import { rotateKeysCommand } from './cli/keys-rotate.ts';
+import { platformKeysCommand } from './cli/platform-keys.ts';
 import { usersCommand } from './cli/users.ts';
 import { databaseOptions, migrate } from './db/orm.ts';
 
@@ -23,7 +24,12 @@ const usage = `usage: gatehouse <command>
                              register an app with the OIDC issuer; prints the client id and secret
   users disable --email E    end a person's sessions, tokens and API keys in every org, and
                              refuse them until enabled again
-  users enable --email E     let a disabled person sign in again`;
+  users enable --email E     let a disabled person sign in again
+  platform-keys create --name N [--json]
+                             a platform API key for the platform API (/api/v1/platform);
+                             prints its id and the key, shown once
+  platform-keys revoke --id ID
+                             refuse a platform key from now on`;
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
@@ -92,6 +98,13 @@ export async function main(argv: string[]): Promise<number> {
       const action = positionals[0];
       if (positionals.length !== 1 || (action !== 'disable' && action !== 'enable') || !values.email) break;
       return usersCommand(config, logger, action, values.email);
+    }
+    case 'platform-keys': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: { type: 'string' }, id: { type: 'string' }, json: { type: 'boolean' } } });
+      if (positionals.length !== 1) break;
+      if (positionals[0] === 'create' && values.id === undefined) return platformKeysCommand(config, logger, { action: 'create', name: values.name, json: values.json ?? false });
+      if (positionals[0] === 'revoke' && values.name === undefined && values.json === undefined) return platformKeysCommand(config, logger, { action: 'revoke', id: values.id });
+      break;
     }
   }
   console.error(usage);

@@ -12,25 +12,54 @@ export interface AuthenticateDeps {
   verifyAccessToken: (token: string) => Promise<Record<string, unknown>>;
 }
 
+/**
+ * The platform team, from a platform API key: it belongs to no org, so it is a type of its own,
+ * never a Principal, and is kept in ctx.state.platformPrincipal (never ctx.state.principal).
+ */
+export interface PlatformPrincipal {
+  keyId: string;
+}
+
 const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * Establishes ctx.state.principal from `Authorization: Bearer <credential>`: an org API key
- * (`gh_<keyid>_<secret>`) or a user's JWT access token for this API from Gatehouse's issuer.
- * Every failure answers the same 401 so a caller learns nothing about which part was wrong.
+ * Establishes who calls from `Authorization: Bearer <credential>`: ctx.state.principal for an org
+ * API key (`gh_<keyid>_<secret>`) or a user's JWT access token for this API from Gatehouse's
+ * issuer; ctx.state.platformPrincipal for a platform API key (`ghp_<keyid>_<secret>`). Never
+ * both: each zone's guard (api.ts) asks for the one it needs. Every failure answers the same 401
+ * so a caller learns nothing about which part was wrong.
  */
 export function authenticate(deps: AuthenticateDeps) {
   return async function authenticateBearer(ctx: Context, next: Next): Promise<void> {
     const token = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
-    const principal = token ? await (jwtShape.test(token) ? fromAccessToken(deps, token) : fromApiKey(deps, token)) : null;
-    if (!principal) {
-      ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse"');
-      throw new UnauthorizedError();
+    if (token?.startsWith('ghp_')) {
+      const platformPrincipal = await fromPlatformKey(deps, token);
+      if (!platformPrincipal) unauthenticated(ctx);
+      ctx.state.platformPrincipal = platformPrincipal;
+      return next();
     }
+    const principal = token ? await (jwtShape.test(token) ? fromAccessToken(deps, token) : fromApiKey(deps, token)) : null;
+    if (!principal) unauthenticated(ctx);
     ctx.state.principal = principal;
     await next();
   };
+}
+
+function unauthenticated(ctx: Context): never {
+  ctx.set('WWW-Authenticate', 'Bearer realm="gatehouse"');
+  throw new UnauthorizedError();
+}
+
+async function fromPlatformKey(deps: AuthenticateDeps, token: string): Promise<PlatformPrincipal | null> {
+  const parsed = deps.apiKeyTokens.parse(token, 'platform');
+  if (!parsed) return null;
+  const row = await deps.platform.findPlatformKeyCredential(parsed.id);
+  if (!row || !deps.apiKeyTokens.verify(parsed.secret, row.secret_hash, 'platform') || row.revoked_at) return null;
+  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+    await deps.platform.markPlatformKeyUsed(row.id);
+  }
+  return { keyId: row.id };
 }
 
 async function fromApiKey(deps: AuthenticateDeps, token: string): Promise<Principal | null> {

@@ -49,7 +49,7 @@ export function openApiDocument(specs: RouteSpec[], serverUrl: string): object {
       summary: spec.summary,
       tags: [spec.tag],
       operationId: `${spec.method}${path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
-      ...(spec.zone === 'anonymous' ? { security: [] } : {}),
+      ...(spec.zone === 'anonymous' ? { security: [] } : spec.zone === 'platform' ? { security: [{ platformKey: [] }] } : {}),
       parameters: parameters(spec),
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } } : {}),
       responses,
@@ -59,7 +59,12 @@ export function openApiDocument(specs: RouteSpec[], serverUrl: string): object {
     openapi: '3.1.0',
     info: { title: 'Gatehouse management API', version: '1' },
     servers: [{ url: serverUrl }],
-    components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'gh_<keyid>_<secret>' } } },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'gh_<keyid>_<secret>, an org API key, or a member\'s JWT access token from the issuer' },
+        platformKey: { type: 'http', scheme: 'bearer', description: 'ghp_<keyid>_<secret>, a platform API key (`gatehouse platform-keys create`); the /platform routes take it and nothing else does' },
+      },
+    },
     security: [{ apiKey: [] }],
     paths,
   };

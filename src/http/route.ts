@@ -2,12 +2,14 @@ import type { Context } from 'koa';
 import { z, type ZodType } from 'zod';
 import { AppError, ValidationError, type FieldError } from '../errors.ts';
 import type { OrgScope, Principal } from '../modules/scope.ts';
+import type { PlatformPrincipal } from './authenticate.ts';
 
 /**
- * Trust zones: `anonymous` needs nothing; `principal` needs a valid credential; `org` also
- * needs the `:orgId` in the path to be the credential's org and runs in that org's transaction.
+ * Trust zones: `anonymous` needs nothing; `principal` needs a valid org credential; `org` also
+ * needs the `:orgId` in the path to be the credential's org and runs in that org's transaction;
+ * `platform` needs a platform API key (the operators'), which no other zone accepts.
  */
-export type Zone = 'anonymous' | 'principal' | 'org';
+export type Zone = 'anonymous' | 'principal' | 'org' | 'platform';
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
 export interface HandlerInput<P, Q, B> {
@@ -24,10 +26,14 @@ export interface HandlerResult {
   type?: string;
 }
 
-/** What the zone guarantees to a handler: an org scope in `org` routes, a principal in `principal`. */
+/**
+ * What the zone guarantees to a handler: an org scope in `org` routes, a principal in
+ * `principal`, a platform principal (and no principal) in `platform`.
+ */
 export interface RouteState {
   principal?: Principal;
   scope?: OrgScope;
+  platformPrincipal?: PlatformPrincipal;
 }
 
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {

@@ -6,6 +6,7 @@ import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { memberRoutes } from '../modules/members/members.routes.ts';
 import { mfaRoutes } from '../modules/users/mfa.routes.ts';
 import { orgRoutes } from '../modules/orgs/orgs.routes.ts';
+import { platformClientRoutes } from '../oidc/clients.routes.ts';
 import { roleRoutes } from '../modules/roles/roles.routes.ts';
 import { serviceAccountRoutes } from '../modules/service-accounts/service-accounts.routes.ts';
 import { teamRoutes } from '../modules/teams/teams.routes.ts';
@@ -22,5 +23,6 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...teamRoutes(services),
     ...serviceAccountRoutes(services),
     ...mfaRoutes(services),
+    ...platformClientRoutes(services),
   ];
 }

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
-import { ValidationError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { toPage, type Page } from '../http/pagination.ts';
+import type { OAuthClient } from './oauth-client.entity.ts';
 import { OAuthClientsRepository } from './oauth-clients.repository.ts';
 
 // A redirect URI is matched exactly (no wildcards, no fragments), and must be https unless it
@@ -47,4 +49,54 @@ export async function createPlatformClient(db: Database, secrets: SecretBox, raw
     secret: clientSecret ? secrets.seal(clientSecret, clientId) : null,
   }));
   return { clientId, clientSecret };
+}
+
+/** What the platform API shows of a client: never its secret, sealed or not. */
+export function platformClientView(client: OAuthClient) {
+  return {
+    clientId: client.clientId,
+    name: client.name,
+    public: client.public,
+    redirectUris: client.redirectUris,
+    postLogoutRedirectUris: client.postLogoutRedirectUris,
+    backchannelLogoutUri: client.backchannelLogoutUri ?? null,
+    createdAt: client.createdAt,
+  };
+}
+export type PlatformClientView = ReturnType<typeof platformClientView>;
+
+export const platformClientId = /^cl_[0-9a-f]{24}$/;
+
+/** The active platform clients, a page at a time; deactivated ones are gone from the API. */
+export function listPlatformClients(db: Database, query: { limit: number; cursor?: string }): Promise<Page<PlatformClientView>> {
+  return db.withoutOrg(async (em) => {
+    const rows = await new OAuthClientsRepository(em).listActivePage(query.limit, query.cursor);
+    return toPage(rows, query.limit, (c) => c.clientId, platformClientView);
+  });
+}
+
+/** One active platform client; 404 for an unknown, deactivated or malformed id alike. */
+export function getPlatformClient(db: Database, clientId: string): Promise<PlatformClientView> {
+  return db.withoutOrg(async (em) => platformClientView(await findActiveOr404(new OAuthClientsRepository(em), clientId)));
+}
+
+/**
+ * Deactivates a platform client: the issuer looks clients up on every use (client-store.ts), so
+ * it stops working at once, at every endpoint, on every node. The row stays, so its id is never
+ * given to another app.
+ */
+export function deactivatePlatformClient(db: Database, clientId: string): Promise<void> {
+  return db.withoutOrg(async (em) => {
+    const repo = new OAuthClientsRepository(em);
+    const client = await findActiveOr404(repo, clientId);
+    client.revokedAt = new Date();
+    await repo.save();
+  });
+}
+
+async function findActiveOr404(repo: OAuthClientsRepository, clientId: string): Promise<OAuthClient> {
+  // Only platform clients' ids: a service account's (sa_…) is not addressable here.
+  const client = platformClientId.test(clientId) ? await repo.findActive(clientId) : null;
+  if (!client) throw new NotFoundError('client.not_found', 'Client not found.');
+  return client;
 }

@@ -1,9 +1,16 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
-// API keys look like gh_<keyid>_<secret> (DESIGN.md). The key id is public and finds the row;
-// the secret has 192 random bits, so a fast keyed hash (HMAC-SHA256 under a key derived from
-// GATEHOUSE_SECRET_KEY) is enough: a stolen table alone cannot be used to test guesses.
-const format = /^gh_([0-9a-f]{16})_([0-9a-f]{48})$/;
+// API keys look like gh_<keyid>_<secret> (DESIGN.md); the platform team's keys, which belong to
+// no org, look like ghp_<keyid>_<secret>, so neither can pass for the other. The key id is public
+// and finds the row; the secret has 192 random bits, so a fast keyed hash (HMAC-SHA256 under a
+// key derived from GATEHOUSE_SECRET_KEY) is enough: a stolen table alone cannot be used to test
+// guesses. Each kind hashes under its own derived key, so a hash never verifies across kinds.
+export type KeyKind = 'org' | 'platform';
+
+const formats: Record<KeyKind, { prefix: string; shape: RegExp; info: string }> = {
+  org: { prefix: 'gh', shape: /^gh_([0-9a-f]{16})_([0-9a-f]{48})$/, info: 'gatehouse api-key hash v1' },
+  platform: { prefix: 'ghp', shape: /^ghp_([0-9a-f]{16})_([0-9a-f]{48})$/, info: 'gatehouse platform-key hash v1' },
+};
 
 export interface IssuedKey {
   id: string;
@@ -12,31 +19,32 @@ export interface IssuedKey {
 }
 
 export class ApiKeyTokens {
-  readonly #hmacKey: Buffer;
+  readonly #hmacKeys: Record<KeyKind, Buffer>;
 
   constructor(secretKey: string) {
-    this.#hmacKey = Buffer.from(hkdfSync('sha256', Buffer.from(secretKey), Buffer.alloc(0), 'gatehouse api-key hash v1', 32));
+    const derive = (info: string) => Buffer.from(hkdfSync('sha256', Buffer.from(secretKey), Buffer.alloc(0), info, 32));
+    this.#hmacKeys = { org: derive(formats.org.info), platform: derive(formats.platform.info) };
   }
 
-  issue(): IssuedKey {
+  issue(kind: KeyKind = 'org'): IssuedKey {
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(24).toString('hex');
-    return { id, token: `gh_${id}_${secret}`, secretHash: this.hash(secret) };
+    return { id, token: `${formats[kind].prefix}_${id}_${secret}`, secretHash: this.hash(secret, kind) };
   }
 
-  /** Splits a presented token; null when it is not shaped like one of ours. */
-  parse(token: string): { id: string; secret: string } | null {
-    const m = format.exec(token);
+  /** Splits a presented token; null when it is not shaped like one of ours of that kind. */
+  parse(token: string, kind: KeyKind = 'org'): { id: string; secret: string } | null {
+    const m = formats[kind].shape.exec(token);
     return m ? { id: m[1]!, secret: m[2]! } : null;
   }
 
-  verify(secret: string, storedHash: string): boolean {
-    const a = Buffer.from(this.hash(secret), 'hex');
+  verify(secret: string, storedHash: string, kind: KeyKind = 'org'): boolean {
+    const a = Buffer.from(this.hash(secret, kind), 'hex');
     const b = Buffer.from(storedHash, 'hex');
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  hash(secret: string): string {
-    return createHmac('sha256', this.#hmacKey).update(secret).digest('hex');
+  hash(secret: string, kind: KeyKind = 'org'): string {
+    return createHmac('sha256', this.#hmacKeys[kind]).update(secret).digest('hex');
   }
 }

@@ -29,6 +29,13 @@ export interface ServiceAccountClientRow {
   role_permissions: string[] | null;
 }
 
+export interface PlatformKeyCredentialRow {
+  id: string;
+  secret_hash: string;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
 export interface InvitationTokenRow {
   id: string;
   org_id: string;
@@ -123,6 +130,46 @@ export class PlatformRepository {
            LEFT JOIN roles r ON r.org_id = m.org_id AND r.key = m.role
           WHERE m.org_id = ? AND m.user_id = ?`, [orgId, userId]);
       return rows[0] ?? null;
+    });
+  }
+
+  // Platform API keys (migration 0010): the request role has no privilege on the table, so these
+  // four are the only code that reads or writes it.
+
+  /** A platform key by its public id. */
+  findPlatformKeyCredential(keyId: string): Promise<PlatformKeyCredentialRow | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<PlatformKeyCredentialRow[]>(
+        'SELECT id, secret_hash, last_used_at, revoked_at FROM platform_api_keys WHERE id = ?', [keyId]);
+      const row = rows[0];
+      return row ? { ...row, last_used_at: toDate(row.last_used_at), revoked_at: toDate(row.revoked_at) } : null;
+    });
+  }
+
+  /** Last-used time, at most once a minute per key, as for org keys. */
+  markPlatformKeyUsed(keyId: string): Promise<void> {
+    return this.#db.asPlatform(async (em) => {
+      await em.execute(
+        `UPDATE platform_api_keys SET last_used_at = now()
+          WHERE id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [keyId],
+      );
+    });
+  }
+
+  /** Stores a new platform key (the CLI); only the hash of its secret. */
+  createPlatformKey(key: { id: string; name: string; secretHash: string }): Promise<void> {
+    return this.#db.asPlatform(async (em) => {
+      await em.execute('INSERT INTO platform_api_keys (id, name, secret_hash) VALUES (?, ?, ?)', [key.id, key.name, key.secretHash]);
+    });
+  }
+
+  /** Revokes an active platform key (the CLI); false when there is no such active key. */
+  revokePlatformKey(keyId: string): Promise<boolean> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<{ id: string }[]>(
+        'UPDATE platform_api_keys SET revoked_at = now() WHERE id = ? AND revoked_at IS NULL RETURNING id', [keyId]);
+      return rows.length === 1;
     });
   }
 }
