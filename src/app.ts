@@ -20,6 +20,7 @@ import { Mailer } from './modules/mail/mailer.ts';
 import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
+import { EnterpriseSsoHook } from './oidc/interactions/enterprise-sso.ts';
 import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
 import { mfaInteractionRoutes } from './oidc/interactions/mfa.routes.ts';
 import { invitationRoutes } from './oidc/interactions/invitation.routes.ts';
@@ -33,6 +34,8 @@ import { SigningKeys } from './oidc/signing-keys.ts';
 export interface App {
   services: ApiServices;
   issuer: Issuer;
+  /** The email step's hand-off to enterprise SSO (set by the SSO feature). */
+  enterpriseSso: EnterpriseSsoHook;
   notifications: Notifications;
   koa: Koa;
   listen(port?: number): Promise<Server>;
@@ -82,7 +85,11 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   const apiResource = managementApiResource(config);
   mountRoutes(api, routes, {
     db: database,
-    authenticate: authenticate({ ...services, verifyAccessToken: (token) => issuer.verifyAccessToken(token, apiResource) }),
+    authenticate: authenticate({
+      ...services,
+      verifyAccessToken: (token) => issuer.verifyAccessToken(token, apiResource),
+      findServiceAccount: (clientId) => serviceAccountClients.find(clientId),
+    }),
   });
   // Problems for everything under /api, unknown paths included (not Koa's plain 404).
   const problems = problemDetails();
@@ -93,7 +100,8 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
 
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
   koa.use(issuer.middleware());
-  koa.use(interactionRoutes({ config, db: database, platform: services.platform, issuer }).routes());
+  const enterpriseSso = new EnterpriseSsoHook();
+  koa.use(interactionRoutes({ config, db: database, platform: services.platform, issuer }, enterpriseSso).routes());
   koa.use(mfaInteractionRoutes({ config, db: database, platform: services.platform, issuer, secrets: services.secrets }).routes());
   // Hosted account pages beside the sign-in: password reset, sign-up (when on), invitation links.
   koa.use(passwordResetRoutes({ config, db: database, platform: services.platform, issuer, mailer: services.mailer }).routes());
@@ -114,6 +122,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   return {
     services,
     issuer,
+    enterpriseSso,
     notifications,
     koa,
     listen(port = config.port) {

@@ -2,7 +2,8 @@ import type { Context, Next } from 'koa';
 import { UnauthorizedError } from '../errors.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
-import { permissionsOfRole } from '../modules/roles/permissions.ts';
+import { ownerOnlyPermissions, permissionsOfRole } from '../modules/roles/permissions.ts';
+import type { ServiceAccountClient } from '../oidc/service-account-clients.ts';
 import type { Principal } from '../modules/scope.ts';
 
 export interface AuthenticateDeps {
@@ -10,6 +11,8 @@ export interface AuthenticateDeps {
   apiKeyTokens: ApiKeyTokens;
   /** The claims of a JWT access token issued by Gatehouse for this API, or throws. */
   verifyAccessToken: (token: string) => Promise<Record<string, unknown>>;
+  /** An active service account by client id (the issuer's per-node cache, emptied on revocation). */
+  findServiceAccount: (clientId: string) => Promise<ServiceAccountClient | undefined>;
 }
 
 /**
@@ -91,6 +94,7 @@ async function fromApiKey(deps: AuthenticateDeps, token: string): Promise<Princi
  */
 async function fromAccessToken(deps: AuthenticateDeps, token: string): Promise<Principal | null> {
   const claims = await deps.verifyAccessToken(token).catch(() => null);
+  if (claims && typeof claims.client_id === 'string' && claims.sub === claims.client_id) return fromServiceAccountToken(deps, claims);
   const { sub, org_id: orgId, jti, exp } = claims ?? {};
   if (typeof sub !== 'string' || !uuidShape.test(sub) || typeof orgId !== 'string' || !uuidShape.test(orgId)) return null;
   const member = await deps.platform.findMemberCredential(orgId, sub);
@@ -101,5 +105,24 @@ async function fromAccessToken(deps: AuthenticateDeps, token: string): Promise<P
     role: member.role,
     permissions: new Set(permissionsOfRole(member.role, member.role_permissions)),
     credential: { type: 'access_token', id: typeof jti === 'string' ? jti : '', expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : null },
+  };
+}
+
+/**
+ * A service account's client_credentials token (RFC 9068: sub is the client). The account must
+ * still be active (revocation reaches every node's cache at once) and in the org the token
+ * names; it acts with its role as of now, without the owner-only permissions: a machine never
+ * deletes or transfers an org, creates orgs or manages billing.
+ */
+async function fromServiceAccountToken(deps: AuthenticateDeps, claims: Record<string, unknown>): Promise<Principal | null> {
+  const account = await deps.findServiceAccount(String(claims.client_id));
+  if (!account || claims.org_id !== account.org_id) return null;
+  const ownerOnly = new Set<string>(ownerOnlyPermissions);
+  return {
+    orgId: account.org_id,
+    userId: null,
+    role: account.role,
+    permissions: new Set(permissionsOfRole(account.role, account.role_permissions).filter((p) => !ownerOnly.has(p))),
+    credential: { type: 'service_account', id: account.id, expiresAt: typeof claims.exp === 'number' ? new Date(claims.exp * 1000) : null },
   };
 }

@@ -6,12 +6,12 @@ import type { Permission } from './roles/permissions.ts';
 export interface Principal {
   /** The org the credential belongs to. */
   orgId: string;
-  /** The user the credential speaks for (an API key's creator, an access token's subject). */
-  userId: string;
+  /** The user the credential speaks for (an API key's creator, an access token's subject); a service account speaks for none. */
+  userId: string | null;
   /** The role the credential acts with. */
   role: string;
   permissions: ReadonlySet<string>;
-  credential: { type: 'api_key' | 'access_token'; id: string; expiresAt: Date | null };
+  credential: { type: 'api_key' | 'access_token' | 'service_account'; id: string; expiresAt: Date | null };
 }
 
 export interface RequestMeta {
@@ -21,7 +21,7 @@ export interface RequestMeta {
 }
 
 export interface Actor {
-  type: 'user' | 'api_key' | 'system';
+  type: 'user' | 'api_key' | 'service_account' | 'system';
   id: string | null;
 }
 
@@ -46,7 +46,8 @@ export class OrgScope {
   get actor(): Actor {
     if (!this.principal) return { type: 'system', id: null };
     const { credential, userId } = this.principal;
-    return credential.type === 'api_key' ? { type: 'api_key', id: credential.id } : { type: 'user', id: userId };
+    if (credential.type === 'access_token') return { type: 'user', id: userId };
+    return { type: credential.type, id: credential.id };
   }
 
   /** The acting user, if any (the system acts for nobody). */

@@ -95,3 +95,41 @@ test('an unregistered resource is invalid_target', async () => {
   const config = await clientFor(sa.body.clientId, sa.body.clientSecret);
   expect(await oauthError(oidc.clientCredentialsGrant(config, { resource: 'https://elsewhere.example/api' }))).toBe('invalid_target');
 });
+
+describe('the management API accepts service-account tokens', () => {
+  const call = (token: string, method: string, path: string, body?: unknown) => fetch(`${resource}${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+  });
+
+  test('a token acts in its own org with its role, audited as the service account, and nowhere else', async () => {
+    const sa = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'provisioner', role: 'admin' });
+    const { access_token: token } = await oidc.clientCredentialsGrant(await clientFor(sa.body.clientId, sa.body.clientSecret), { resource });
+    expect((await call(token, 'GET', `/orgs/${org.orgId}/members`)).status).toBe(200);
+    const team = await call(token, 'POST', `/orgs/${org.orgId}/teams`, { name: `robots-${sa.body.id.slice(0, 8)}` });
+    expect(team.status).toBe(201);
+    const teamId = ((await team.json()) as { id: string }).id;
+    const events = await t.db.inOrg(org.orgId, (em) => em.execute<{ actor_type: string; actor_id: string }[]>(
+      `SELECT actor_type, actor_id FROM audit_events WHERE type = 'team.created' AND target_id = ?`, [teamId]));
+    expect(events).toEqual([{ actor_type: 'service_account', actor_id: sa.body.id }]);
+    const other = await createOrg(t);
+    expect((await call(token, 'GET', `/orgs/${other.orgId}/members`)).status).toBe(404);
+  });
+
+  test('a service account never holds owner-only permissions, and can make neither orgs nor API keys', async () => {
+    const sa = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'root-robot', role: 'owner' });
+    expect(sa.status).toBe(201);
+    const { access_token: token } = await oidc.clientCredentialsGrant(await clientFor(sa.body.clientId, sa.body.clientSecret), { resource });
+    expect((await call(token, 'DELETE', `/orgs/${org.orgId}`)).status).toBe(403);
+    expect((await call(token, 'POST', '/orgs', { name: 'Robot Org' })).status).toBe(403);
+    expect((await call(token, 'POST', `/orgs/${org.orgId}/api-keys`, { name: 'robot key', role: 'member' })).status).toBe(403);
+    expect((await org.owner.api('GET', `/api/v1/orgs/${org.orgId}`)).status).toBe(200);
+  });
+
+  test('a revoked service account\'s unexpired token is refused at once', async () => {
+    const sa = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'short-lived', role: 'viewer' });
+    const { access_token: token } = await oidc.clientCredentialsGrant(await clientFor(sa.body.clientId, sa.body.clientSecret), { resource });
+    expect((await call(token, 'GET', `/orgs/${org.orgId}/members`)).status).toBe(200);
+    expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/service-accounts/${sa.body.id}`)).status).toBe(200);
+    expect((await call(token, 'GET', `/orgs/${org.orgId}/members`)).status).toBe(401);
+  });
+});

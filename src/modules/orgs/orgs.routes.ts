@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ForbiddenError } from '../../errors.ts';
 import type { ApiServices } from '../../http/api-services.ts';
 import { defineRoute, type RouteSpec } from '../../http/route.ts';
 import { name, noContent, orgParams, slug, timestamp } from '../../http/schemas.ts';
@@ -36,6 +37,8 @@ export function orgRoutes({ db, apiKeyTokens }: ApiServices): RouteSpec[] {
       responses: { 201: { description: 'Created', schema: orgSchema.extend({ apiKey: z.string() }) } },
       handler: async ({ body, ctx }) => {
         const principal = ctx.state.principal as Principal;
+        // a service account speaks for nobody, so it can own nothing
+        if (!principal.userId) throw new ForbiddenError('org.owner_required', 'Only a person can own an organization.');
         // API keys are bound to one org: the new org comes with its own owner key.
         const { org, then: key } = await createOrganization(db, {
           ...body, owner: { userId: principal.userId, source: 'created' }, principal, meta: requestMeta(ctx),
