@@ -109,14 +109,13 @@ async function sessionsOf(userId: string): Promise<number> {
   return rows[0]!.n;
 }
 
-/** Everything a refused reset must leave as it was. */
+/** Everything a refused reset must leave as it was. (One transaction at a time: PGlite has one session.) */
 async function stateOf(user: Person) {
-  return t.db.withoutOrg(async (em) => ({
+  const rows = await t.db.withoutOrg(async (em) => ({
     user: await em.execute('SELECT password_hash, updated_at FROM users WHERE id = ?', [user.id]),
     resets: await em.execute('SELECT token_hash, expires_at, used_at FROM password_resets WHERE user_id = ? ORDER BY id', [user.id]),
-    sessions: await sessionsOf(user.id),
-    mails: (await mailsTo(user.email)).length,
   }));
+  return { ...rows, sessions: await sessionsOf(user.id), mails: (await mailsTo(user.email)).length };
 }
 
 const withoutNonces = (html: string) => html.replace(/name="csrf" value="[^"]+"/g, '').replace(/\/interaction\/[^/"]+/g, '/interaction/UID');
