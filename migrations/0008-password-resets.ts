@@ -15,9 +15,6 @@ const script = `
   );
   CREATE INDEX password_resets_user ON password_resets (user_id, created_at);
   GRANT SELECT, INSERT, UPDATE ON password_resets TO gatehouse_app;
-  -- A reset ends the person's OIDC sessions (OidcModelsRepository.destroySessionsOf): found by
-  -- account without reading every session's payload.
-  CREATE INDEX oidc_models_session_account ON oidc_models ((payload->>'accountId')) WHERE model = 'Session';
 `;
 
 export class PasswordResets extends Migration {

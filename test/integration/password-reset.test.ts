@@ -105,7 +105,7 @@ async function choose(link: string, fields: Record<string, string>, agent = new 
 
 async function sessionsOf(userId: string): Promise<number> {
   const rows = await t.db.withoutOrg((em) => em.execute<{ n: number }[]>(
-    `SELECT count(*)::int AS n FROM oidc_models WHERE model = 'Session' AND payload->>'accountId' = ?`, [userId]));
+    `SELECT count(*)::int AS n FROM oidc_models WHERE model = 'Session' AND account_id = ?`, [userId]));
   return rows[0]!.n;
 }
 
