@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
@@ -7,12 +7,10 @@ import { freePort } from '../helpers/cli.ts';
 import { createOrg } from '../helpers/factories.ts';
 import { provisionDatabase } from './bench-database.ts';
 import { ms, round, summarize } from './latency.ts';
-import type { LoadJob } from './load-worker.ts';
 
 // Token issuance: client_credentials JWT access tokens per second through Gatehouse (clients
 // and org claims read from PostgreSQL per request) against a bare oidc-provider with the memory
 // adapter, a static client and the same key type (ES256), both under the same load in one run.
-// The load comes from a worker thread, so the servers' event loop does only server work.
 
 const CONCURRENCY = 16;
 const REQUESTS = 1200;
@@ -28,16 +26,25 @@ interface Target {
   resource: string;
 }
 
-/** `requests` token requests from CONCURRENCY loops in a worker thread; throughput and latency. */
+/** REQUESTS token requests from CONCURRENCY loops; throughput and per-request latency. */
 async function load(target: Target, requests: number) {
-  const job: LoadJob = { ...target, requests, concurrency: CONCURRENCY };
-  const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: job });
-  const result = await new Promise<{ seconds: number; latencies: number[] }>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  await worker.terminate();
-  return { perSecond: requests / result.seconds, latency: summarize(result.latencies) };
+  const auth = `Basic ${Buffer.from(`${encodeURIComponent(target.clientId)}:${encodeURIComponent(target.clientSecret)}`).toString('base64')}`;
+  const body = new URLSearchParams({ grant_type: 'client_credentials', resource: target.resource }).toString();
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < requests) {
+      next++;
+      const t0 = performance.now();
+      const res = await fetch(target.tokenUrl, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const json = (await res.json()) as { access_token?: string };
+      latencies.push(performance.now() - t0);
+      if (res.status !== 200 || !json.access_token) throw new Error(`${target.label}: ${res.status} ${JSON.stringify(json)}`);
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: requests / seconds, latency: summarize(latencies) };
 }
 
 async function bareProvider(): Promise<{ target: Target; close(): Promise<void> }> {
