@@ -173,6 +173,14 @@ describe('accept rejections', () => {
     await expectRejected(await accept(token, { password }), 409, 'invitation.sign_in_required', before, org.orgId, user.email);
   });
 
+  test('a disabled account is 403 user.disabled, even with its password, and changes nothing', async () => {
+    const user = await existingUser(true);
+    await t.db.withoutOrg((em) => new UsersRepository(em).setDisabled(user.id, new Date()));
+    const { token } = await invite(user.email);
+    const before = await stateOf(org.orgId, user.email);
+    await expectRejected(await accept(token, { password }), 403, 'user.disabled', before, org.orgId, user.email);
+  });
+
   test('an invitee who became a member meanwhile is 409 and changes nothing', async () => {
     const user = await existingUser(true);
     const { token } = await invite(user.email);

@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Database } from '../../db/database.ts';
-import { ConflictError, GoneError, NotFoundError, UnauthorizedError, ValidationError } from '../../errors.ts';
+import { ConflictError, ForbiddenError, GoneError, NotFoundError, UnauthorizedError, ValidationError } from '../../errors.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import type { PlatformRepository } from '../platform/platform.repository.ts';
@@ -84,6 +84,8 @@ export class InvitationAcceptance {
     const existing = await new UsersRepository(this.#scope.em).findByEmail(invitation.email);
     // Nothing is written before this check, so committing a wrong password commits only its count.
     if (existing && !(await this.#proves(existing, input))) return this.#countFailedAttempt(invitation);
+    // checked after the password, so the answer says nothing about the account to a guesser
+    if (existing?.disabledAt) throw new ForbiddenError('user.disabled', 'This account has been disabled. Contact your administrator.');
     const user = existing ?? (await this.#createUser(invitation.email, input));
     return this.#join(invitation, user, !existing);
   }
