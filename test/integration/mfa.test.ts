@@ -4,16 +4,15 @@ import { MembersRepository } from '../../src/modules/members/members.repository.
 import { mfaDeps, MfaService } from '../../src/modules/users/mfa.service.ts';
 import { hashPassword } from '../../src/modules/users/password.ts';
 import { UsersRepository } from '../../src/modules/users/users.repository.ts';
-import { createPlatformClient } from '../../src/oidc/clients.service.ts';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
 import { FormAgent, readForm } from '../helpers/browser.ts';
+import { redirectUri, relyingParty } from '../helpers/sign-in.ts';
 import { createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
 import { auditEventsOf, snapshot } from '../helpers/snapshot.ts';
 
 // Two-step verification in the hosted sign-in, with openid-client as the relying party and
 // TOTP codes computed here with node:crypto (RFC 4226 HOTP over RFC 6238 time steps), not with
 // the library the server uses.
-const redirectUri = 'https://rp.example.test/callback';
 const password = 'correct horse battery staple';
 let t: TestApp;
 let rp: oidc.Configuration;
@@ -22,8 +21,7 @@ let org: TestOrg;
 beforeAll(async () => {
   t = await startAppAtPublicUrl();
   org = await createOrg(t);
-  const client = await createPlatformClient(t.db, t.app.services.secrets, { name: 'Web', redirectUris: [redirectUri] });
-  rp = await oidc.discovery(new URL(`${t.url}/oidc`), client.clientId, undefined, oidc.ClientSecretBasic(client.clientSecret!), { execute: [oidc.allowInsecureRequests] });
+  ({ rp } = await relyingParty(t));
 });
 afterAll(() => t.close());
 

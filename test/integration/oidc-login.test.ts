@@ -1,6 +1,5 @@
 import { createRemoteJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
-import { createPlatformClient } from '../../src/oidc/clients.service.ts';
 import { SigningKeys } from '../../src/oidc/signing-keys.ts';
 import { SignInThrottle } from '../../src/oidc/interactions/sign-in-throttle.ts';
 import { hashPassword } from '../../src/modules/users/password.ts';
@@ -8,11 +7,11 @@ import { MembersRepository } from '../../src/modules/members/members.repository.
 import { UsersRepository } from '../../src/modules/users/users.repository.ts';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
 import { FormAgent, readForm } from '../helpers/browser.ts';
+import { redirectUri, relyingParty, signIn as signInThrough } from '../helpers/sign-in.ts';
 import { createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
 
 // The authorization code flow with PKCE through the hosted sign-in, with openid-client as the
 // relying party (an independent implementation) and forms posted as a browser would.
-const redirectUri = 'https://rp.example.test/callback';
 const password = 'correct horse battery staple';
 let t: TestApp;
 let orgA: TestOrg;
@@ -33,35 +32,12 @@ beforeAll(async () => {
   for (const [org, role] of [[orgA, 'admin'], [orgB, 'viewer']] as const) {
     await t.db.inOrg(org.orgId, (em) => new MembersRepository(em).create({ orgId: org.orgId, userId: user.id, role, source: 'invite' }));
   }
-  const client = await createPlatformClient(t.db, t.app.services.secrets, { name: 'Web', redirectUris: [redirectUri] });
-  rp = await oidc.discovery(new URL(issuer), client.clientId, undefined, oidc.ClientSecretBasic(client.clientSecret!), { execute: [oidc.allowInsecureRequests] });
+  ({ rp } = await relyingParty(t));
 });
 afterAll(() => t.close());
 
-/** Starts an authorization request and signs in through the forms; returns the callback URL. */
-async function signIn(params: Record<string, string>, creds = { email: user.email, password }, pickOrg?: string) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(rp, {
-    redirect_uri: redirectUri, scope: 'openid email profile org offline_access', code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256', state, nonce, prompt: 'consent', ...params,
-  });
-  const agent = new FormAgent();
-  let page = await agent.follow(url.href, t.url);
-  let form = readForm(page.html, page.url);
-  expect(form.fields.email).toBe(params.login_hint ?? '');
-  page = await agent.request(form.action, { form: { ...form.fields, email: creds.email } });
-  form = readForm(page.html, page.url);
-  page = await agent.request(form.action, { form: { ...form.fields, password: creds.password } });
-  if (page.status === 200 && page.html.includes('name="organization"')) {
-    const chosen = pickOrg ?? orgA.orgId;
-    form = readForm(page.html, page.url);
-    page = await agent.request(form.action, { form: { csrf: form.fields.csrf!, organization: chosen } });
-  }
-  if (page.location?.startsWith(t.url)) page = await agent.follow(page.location, t.url);
-  return { page, verifier, state, nonce, agent };
-}
+/** Starts an authorization request and signs in through the forms (org A when asked to pick). */
+const signIn = (params: Record<string, string>, creds = { email: user.email, password }, pickOrg = orgA.orgId) => signInThrough(t, rp, params, creds, pickOrg);
 
 test('code flow with PKCE: the ID token, userinfo and a JWT access token carry the chosen org', async () => {
   const resource = `${t.url}/api/v1`;

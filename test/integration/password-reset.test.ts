@@ -4,15 +4,14 @@ import { MembersRepository } from '../../src/modules/members/members.repository.
 import { maxResetMailsPerHour, requestFloorMs } from '../../src/modules/users/password-reset.service.ts';
 import { hashPassword, verifyPassword } from '../../src/modules/users/password.ts';
 import { UsersRepository } from '../../src/modules/users/users.repository.ts';
-import { createPlatformClient } from '../../src/oidc/clients.service.ts';
 import { SignInThrottle } from '../../src/oidc/interactions/sign-in-throttle.ts';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
 import { FormAgent, readForm } from '../helpers/browser.ts';
+import { redirectUri, relyingParty } from '../helpers/sign-in.ts';
 import { createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
 
 // Password reset through the hosted pages, driven as a browser would (forms, cookies), with
 // openid-client as the relying party for the sign-in before and after.
-const redirectUri = 'https://rp.example.test/callback';
 const oldPassword = 'the old password, long enough';
 const newPassword = 'a brand new password, long enough';
 let t: TestApp;
@@ -22,8 +21,7 @@ let rp: oidc.Configuration;
 beforeAll(async () => {
   t = await startAppAtPublicUrl();
   org = await createOrg(t);
-  const client = await createPlatformClient(t.db, t.app.services.secrets, { name: 'Web', redirectUris: [redirectUri] });
-  rp = await oidc.discovery(new URL(`${t.url}/oidc`), client.clientId, undefined, oidc.ClientSecretBasic(client.clientSecret!), { execute: [oidc.allowInsecureRequests] });
+  ({ rp } = await relyingParty(t));
 });
 afterAll(() => t.close());
 
