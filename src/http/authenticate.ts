@@ -23,6 +23,7 @@ export interface PlatformPrincipal {
   keyId: string;
 }
 
+const ownerOnly = new Set<string>(ownerOnlyPermissions);
 const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -117,7 +118,6 @@ async function fromAccessToken(deps: AuthenticateDeps, token: string): Promise<P
 async function fromServiceAccountToken(deps: AuthenticateDeps, claims: Record<string, unknown>): Promise<Principal | null> {
   const account = await deps.findServiceAccount(String(claims.client_id));
   if (!account || claims.org_id !== account.org_id) return null;
-  const ownerOnly = new Set<string>(ownerOnlyPermissions);
   return {
     orgId: account.org_id,
     userId: null,

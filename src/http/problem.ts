@@ -19,6 +19,19 @@ function toAppError(err: unknown): AppError {
   return new AppError('internal', 500, 'Something went wrong on our side.', { cause: err });
 }
 
+/** The RFC 9457 body of an error: the one shape every /api problem has. */
+export function problemBody(problem: AppError, requestId: unknown): Record<string, unknown> {
+  return {
+    type: `urn:gatehouse:problem:${problem.code}`,
+    title: problem.code,
+    status: problem.status,
+    detail: problem.detail,
+    code: problem.code,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+    requestId,
+  };
+}
+
 export function problemDetails() {
   return async function renderProblems(ctx: Context, next: Next): Promise<void> {
     try {
@@ -31,15 +44,7 @@ export function problemDetails() {
       if (problem.status >= 500) ctx.state.log?.error({ err: problem.cause ?? problem }, 'request failed');
       ctx.status = problem.status;
       ctx.type = 'application/problem+json';
-      ctx.body = {
-        type: `urn:gatehouse:problem:${problem.code}`,
-        title: problem.code,
-        status: problem.status,
-        detail: problem.detail,
-        code: problem.code,
-        ...(problem.errors ? { errors: problem.errors } : {}),
-        requestId: ctx.state.requestId,
-      };
+      ctx.body = problemBody(problem, ctx.state.requestId);
     }
   };
 }

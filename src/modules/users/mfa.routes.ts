@@ -6,6 +6,7 @@ import { orgParams } from '../../http/schemas.ts';
 import { ForbiddenError } from '../../errors.ts';
 import type { OrgScope, Principal } from '../scope.ts';
 import { CodeRefused, mfaDeps, MfaService } from './mfa.service.ts';
+import { problemBody } from '../../http/problem.ts';
 
 const codeBody = z.strictObject({ code: z.string().trim().min(1).max(64) });
 const refusedCode = { 400: { description: 'The code is not valid (the attempt counts towards the limit of 5 per 15 minutes)', schema: null } };
@@ -30,7 +31,7 @@ function refused(ctx: Context, err: CodeRefused): HandlerResult {
   return {
     status: err.status,
     type: 'application/problem+json',
-    body: { type: `urn:gatehouse:problem:${err.code}`, title: err.code, status: err.status, detail: err.detail, code: err.code, requestId: ctx.state.requestId },
+    body: problemBody(err, ctx.state.requestId),
   };
 }
 
