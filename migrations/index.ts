@@ -8,6 +8,7 @@ import { UserDisabled } from './0007-user-disabled.ts';
 import { PasswordResets } from './0008-password-resets.ts';
 import { Mfa } from './0009-mfa.ts';
 import { PlatformKeys } from './0010-platform-keys.ts';
+import { EnterpriseSso } from './0011-enterprise-sso.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -21,4 +22,5 @@ export const migrationsList = [
   { name: '0008-password-resets', class: PasswordResets },
   { name: '0009-mfa', class: Mfa },
   { name: '0010-platform-keys', class: PlatformKeys },
+  { name: '0011-enterprise-sso', class: EnterpriseSso },
 ];

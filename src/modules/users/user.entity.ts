@@ -10,6 +10,8 @@ export const User = defineEntity({
     name: p.text().nullable(),
     passwordHash: p.text().nullable().hidden(),
     disabledAt: p.datetime().nullable(),
+    /** Set on an account an org's IdP made outside the org's verified domains: that org's alone. */
+    managedByOrgId: p.uuid().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -6,6 +6,7 @@ export interface NewUser {
   email: string;
   name: string | null;
   passwordHash: string | null;
+  managedByOrgId?: string | null;
 }
 
 // Users are global (not org rows): any transaction may read them, by id or by email.
@@ -16,8 +17,9 @@ export class UsersRepository {
     this.#em = em;
   }
 
+  /** The person's own account for this address (never an org-managed one: those sign in only through their org's IdP). */
   findByEmail(email: string): Promise<User | null> {
-    return this.#em.findOne(User, { email: normalizeEmail(email) });
+    return this.#em.findOne(User, { email: normalizeEmail(email), managedByOrgId: null });
   }
 
   findById(id: string): Promise<User | null> {
