@@ -27,6 +27,19 @@ export const configSchema = z
     trustProxy: z.stringbool().or(z.boolean()).describe('GATEHOUSE_TRUST_PROXY: take the client address from X-Forwarded-For (behind a load balancer)'),
     keyPropagationSeconds: z.coerce.number().int().min(0).max(7 * 24 * 3600)
       .describe('GATEHOUSE_KEY_PROPAGATION_SECONDS: how long `keys rotate` publishes new signing keys before they sign, so relying parties refresh their JWKS caches first'),
+    dnsServers: z.string().regex(/^[0-9a-fA-F.:\[\],]+$/, 'comma-separated IP[:port] list').optional()
+      .describe('GATEHOUSE_DNS_SERVERS: resolvers for domain verification (comma-separated IP[:port]); unset uses the system\'s'),
+    samlClockSkewSeconds: z.coerce.number().int().min(0).max(600)
+      .describe('GATEHOUSE_SAML_CLOCK_SKEW_SECONDS: tolerance for SAML NotBefore / NotOnOrAfter times'),
+    metadataRefreshMinutes: z.coerce.number().int().min(1).max(7 * 24 * 60)
+      .describe('GATEHOUSE_METADATA_REFRESH_MINUTES: how often SAML connections with an idpMetadataUrl re-fetch it'),
+    googleClientId: z.string().min(1).optional().describe('GOOGLE_CLIENT_ID: platform-wide "Sign in with Google" (off when unset)'),
+    googleClientSecret: z.string().min(1).optional().describe('GOOGLE_CLIENT_SECRET'),
+    googleIssuer: z.url({ protocol: /^https?$/ }).describe('GOOGLE_ISSUER: Google\'s OIDC issuer (tests point it at a local IdP)'),
+    githubClientId: z.string().min(1).optional().describe('GITHUB_CLIENT_ID: platform-wide "Sign in with GitHub" (off when unset)'),
+    githubClientSecret: z.string().min(1).optional().describe('GITHUB_CLIENT_SECRET'),
+    githubUrl: z.url({ protocol: /^https?$/ }).describe('GITHUB_URL: GitHub\'s OAuth endpoints base (GitHub Enterprise, or a local stand-in in tests)'),
+    githubApiUrl: z.url({ protocol: /^https?$/ }).describe('GITHUB_API_URL: GitHub\'s REST API base'),
   })
   .strict();
 
@@ -52,6 +65,16 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   GATEHOUSE_SIGN_UP: 'signUp',
   GATEHOUSE_TRUST_PROXY: 'trustProxy',
   GATEHOUSE_KEY_PROPAGATION_SECONDS: 'keyPropagationSeconds',
+  GATEHOUSE_DNS_SERVERS: 'dnsServers',
+  GATEHOUSE_SAML_CLOCK_SKEW_SECONDS: 'samlClockSkewSeconds',
+  GATEHOUSE_METADATA_REFRESH_MINUTES: 'metadataRefreshMinutes',
+  GOOGLE_CLIENT_ID: 'googleClientId',
+  GOOGLE_CLIENT_SECRET: 'googleClientSecret',
+  GOOGLE_ISSUER: 'googleIssuer',
+  GITHUB_CLIENT_ID: 'githubClientId',
+  GITHUB_CLIENT_SECRET: 'githubClientSecret',
+  GITHUB_URL: 'githubUrl',
+  GITHUB_API_URL: 'githubApiUrl',
 };
 
 export const defaults = {
@@ -68,4 +91,9 @@ export const defaults = {
   signUp: false,
   trustProxy: false,
   keyPropagationSeconds: 600,
+  samlClockSkewSeconds: 180,
+  metadataRefreshMinutes: 60,
+  googleIssuer: 'https://accounts.google.com',
+  githubUrl: 'https://github.com',
+  githubApiUrl: 'https://api.github.com',
 } as const;

@@ -27,6 +27,13 @@ import { invitationRoutes } from './oidc/interactions/invitation.routes.ts';
 import { passwordResetRoutes } from './oidc/interactions/password-reset.routes.ts';
 import { signUpRoutes } from './oidc/interactions/signup.routes.ts';
 import { Issuer } from './oidc/issuer.ts';
+import { samlEdge, samlRoutes } from '../saml/saml.routes.ts';
+import { SamlReplayCache } from './federation/saml-replay-cache.repository.ts';
+import type { SsoDeps } from './federation/sso-edge.ts';
+import { SsoLogins } from './federation/sso-logins.ts';
+import { SsoRequestsRepository } from './federation/sso-requests.repository.ts';
+import { ssoRoutes } from './federation/sso.routes.ts';
+import { upstreamOidcEdge, upstreamOidcRoutes } from './federation/upstream-oidc.ts';
 import { cookieKeys, managementApiResource } from './oidc/provider.ts';
 import { ServiceAccountClients } from './oidc/service-account-clients.ts';
 import { SigningKeys } from './oidc/signing-keys.ts';
@@ -107,6 +114,15 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(passwordResetRoutes({ config, db: database, platform: services.platform, issuer, mailer: services.mailer }).routes());
   koa.use(signUpRoutes({ config, db: database, platform: services.platform, issuer }).routes());
   koa.use(invitationRoutes({ config, db: database, platform: services.platform }).routes());
+  // Enterprise SSO: the protocol edges (SAML ACS, upstream OIDC callbacks) and their hand-off
+  // back into the hosted sign-in.
+  const sso: SsoDeps = {
+    config, db: database, platform: services.platform, secrets: services.secrets, logger,
+    requests: new SsoRequestsRepository(database), replayCache: new SamlReplayCache(database), logins: new SsoLogins(),
+  };
+  koa.use(samlRoutes(sso).routes());
+  koa.use(upstreamOidcRoutes(sso).routes());
+  koa.use(ssoRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
 

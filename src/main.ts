@@ -6,6 +6,7 @@ import { createApp } from './app.ts';
 import { bootstrap } from './cli/bootstrap.ts';
 import { verifyAuditCommand } from './cli/audit-verify.ts';
 import { clientsCreate } from './cli/clients-create.ts';
+import { domainsVerifyCommand } from './cli/domains.ts';
 import { rotateKeysCommand } from './cli/keys-rotate.ts';
 import { platformKeysCommand } from './cli/platform-keys.ts';
 import { usersCommand } from './cli/users.ts';
@@ -29,7 +30,9 @@ const usage = `usage: gatehouse <command>
                              a platform API key for the platform API (/api/v1/platform);
                              prints its id and the key, shown once
   platform-keys revoke --id ID
-                             refuse a platform key from now on`;
+                             refuse a platform key from now on
+  domains verify --org ORG_ID --domain D
+                             mark an org's email domain verified by operator decision (audited)`;
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
@@ -98,6 +101,11 @@ export async function main(argv: string[]): Promise<number> {
       const action = positionals[0];
       if (positionals.length !== 1 || (action !== 'disable' && action !== 'enable') || !values.email) break;
       return usersCommand(config, logger, action, values.email);
+    }
+    case 'domains': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { org: { type: 'string' }, domain: { type: 'string' } } });
+      if (positionals.length !== 1 || positionals[0] !== 'verify' || !values.org || !values.domain) break;
+      return domainsVerifyCommand(config, logger, values.org, values.domain);
     }
     case 'platform-keys': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: { type: 'string' }, id: { type: 'string' }, json: { type: 'boolean' } } });

@@ -10,6 +10,8 @@ import { platformClientRoutes } from '../oidc/clients.routes.ts';
 import { roleRoutes } from '../modules/roles/roles.routes.ts';
 import { serviceAccountRoutes } from '../modules/service-accounts/service-accounts.routes.ts';
 import { teamRoutes } from '../modules/teams/teams.routes.ts';
+import { connectionRoutes } from '../modules/connections/connections.routes.ts';
+import { domainRoutes } from '../modules/domains/domains.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
 export function apiRoutes(services: ApiServices): RouteSpec[] {
@@ -23,6 +25,8 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...teamRoutes(services),
     ...serviceAccountRoutes(services),
     ...mfaRoutes(services),
+    ...domainRoutes(services),
+    ...connectionRoutes(services),
     ...platformClientRoutes(services),
   ];
 }

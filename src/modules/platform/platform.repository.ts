@@ -1,5 +1,6 @@
 import type { Database } from '../../db/database.ts';
 import { toDate } from '../../db/rows.ts';
+import { Connection } from '../connections/connection.entity.ts';
 
 // The named set of cross-org look-ups (DESIGN.md, tenancy). Each runs as gatehouse_platform,
 // which row-level security lets read only the tables listed in the migration's platform_*
@@ -171,5 +172,26 @@ export class PlatformRepository {
         'UPDATE platform_api_keys SET revoked_at = now() WHERE id = ? AND revoked_at IS NULL RETURNING id', [keyId]);
       return rows.length === 1;
     });
+  }
+
+  /** An SSO connection by id, whatever its org: the ACS and callbacks know only the connection. */
+  findConnection(id: string): Promise<Connection | null> {
+    return this.#db.asPlatform((em) => em.findOne(Connection, { id }, { filters: false }));
+  }
+
+  /**
+   * Home-realm discovery: the active connections of the org that holds `domain` verified (at
+   * most one org can), with the org's name for a chooser.
+   */
+  connectionsForDomain(domain: string): Promise<{ id: string; name: string; type: string; org_id: string; org_name: string }[]> {
+    return this.#db.asPlatform((em) => em.execute(
+      `SELECT c.id, c.name, c.type, c.org_id, o.name AS org_name
+         FROM domains d
+         JOIN connections c ON c.org_id = d.org_id AND c.active
+         JOIN organizations o ON o.id = d.org_id
+        WHERE d.domain = ? AND d.verified_at IS NOT NULL
+        ORDER BY c.created_at, c.id`,
+      [domain],
+    ));
   }
 }

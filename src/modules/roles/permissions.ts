@@ -20,6 +20,7 @@ export const permissionCatalogue = {
   'api_keys:manage': 'See and revoke every API key of the organization',
   'service_accounts:manage': 'Create, see and revoke the organization\'s service accounts (OAuth client credentials)',
   'audit:read': 'Read and export the audit trail',
+  'sso:manage': 'Set up enterprise SSO: connections, verified domains and SSO enforcement',
 } as const;
 
 export type Permission = keyof typeof permissionCatalogue;

@@ -1,0 +1,38 @@
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/config.schema.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
+import type { Database } from '../db/database.ts';
+import type { Connection } from '../modules/connections/connection.entity.ts';
+import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+import type { SamlReplayCache } from './saml-replay-cache.repository.ts';
+import type { SsoLogins } from './sso-logins.ts';
+import type { SsoRequestsRepository } from './sso-requests.repository.ts';
+
+/** What the SSO edges (saml/, upstream OIDC, platform Google/GitHub) are given; built once in app.ts. */
+export interface SsoDeps {
+  config: Config;
+  db: Database;
+  platform: PlatformRepository;
+  secrets: SecretBox;
+  logger: Logger;
+  requests: SsoRequestsRepository;
+  replayCache: SamlReplayCache;
+  logins: SsoLogins;
+}
+
+/** A protocol's start of an SP-initiated login: records the request and sends the browser to the IdP. */
+export interface SsoEdge {
+  start(ctx: Context, connection: Connection, interactionUid: string): Promise<void>;
+}
+
+/** An SSO step that cannot go on: shown to the person as a page with this status and message (never a secret or a stack). */
+export class SsoError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}

@@ -1,0 +1,95 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import type { Database } from '../db/database.ts';
+import { toDate } from '../db/rows.ts';
+import type { SsoProfile } from './sso-profile.ts';
+
+export type SsoProvider = 'saml' | 'oidc' | 'google' | 'github';
+
+export interface SsoRequestRow {
+  id: string;
+  provider: SsoProvider;
+  connection_id: string | null;
+  interaction_uid: string | null;
+  nonce: string | null;
+  code_verifier_sealed: string | null;
+  outcome: SsoProfile | null;
+  used_at: Date | null;
+  expires_at: Date;
+}
+
+export interface NewSsoRequest {
+  id: string;
+  provider: SsoProvider;
+  connectionId: string | null;
+  interactionUid: string | null;
+  nonce?: string | null;
+  codeVerifierSealed?: string | null;
+  outcome?: SsoProfile | null;
+  ttlSeconds: number;
+}
+
+/**
+ * Requests this deployment sent to IdPs (SAML AuthnRequests, upstream OIDC states) and, once an
+ * IdP has answered and every check passed, the verified profile waiting for the browser's
+ * interaction to take it (migration 0011). Global rows: platform sign-in has no org.
+ */
+export class SsoRequestsRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  create(input: NewSsoRequest): Promise<void> {
+    return this.#db.withoutOrg(async (em) => {
+      await em.execute(
+        `INSERT INTO sso_requests (id, provider, connection_id, interaction_uid, nonce, code_verifier_sealed, outcome, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, now() + make_interval(secs => ?))`,
+        [input.id, input.provider, input.connectionId, input.interactionUid, input.nonce ?? null, input.codeVerifierSealed ?? null,
+          input.outcome ? JSON.stringify(input.outcome) : null, input.ttlSeconds],
+      );
+    });
+  }
+
+  /** An unexpired request of this provider and connection (null for platform sign-in); null when unknown. */
+  find(id: string, provider: SsoProvider, connectionId: string | null): Promise<SsoRequestRow | null> {
+    return this.#db.withoutOrg(async (em) => {
+      const rows = await em.execute<SsoRequestRow[]>(
+        `SELECT * FROM sso_requests
+          WHERE id = ? AND provider = ? AND connection_id IS NOT DISTINCT FROM ? AND expires_at > now()`,
+        [id, provider, connectionId],
+      );
+      return rows[0] ? rowOf(rows[0]) : null;
+    });
+  }
+
+  /**
+   * The IdP's answer to request `id`, taken once: marks it answered with the verified profile.
+   * False when the request is unknown, expired, of another connection, or answered already.
+   */
+  answer(id: string, provider: SsoProvider, connectionId: string | null, outcome: SsoProfile): Promise<boolean> {
+    return this.#db.withoutOrg(async (em) => {
+      const rows = await em.execute(
+        `UPDATE sso_requests SET outcome = ?, used_at = now()
+          WHERE id = ? AND provider = ? AND connection_id IS NOT DISTINCT FROM ? AND used_at IS NULL AND expires_at > now()
+         RETURNING id`,
+        [JSON.stringify(outcome), id, provider, connectionId],
+      );
+      return rows.length === 1;
+    });
+  }
+
+  /** The verified outcome of request `id`, for the interaction `interactionUid` only, taken once (deleted). */
+  takeOutcome(em: EntityManager, id: string, interactionUid: string | null): Promise<SsoRequestRow | null> {
+    return em.execute<SsoRequestRow[]>(
+      `DELETE FROM sso_requests
+        WHERE id = ? AND interaction_uid IS NOT DISTINCT FROM ? AND outcome IS NOT NULL AND expires_at > now()
+        RETURNING *`,
+      [id, interactionUid],
+    ).then((rows) => (rows[0] ? rowOf(rows[0]) : null));
+  }
+}
+
+function rowOf(row: SsoRequestRow): SsoRequestRow {
+  return { ...row, used_at: toDate(row.used_at), expires_at: toDate(row.expires_at)! };
+}
