@@ -99,7 +99,7 @@ const script = `
     PRIMARY KEY (connection_id, assertion_id)
   );
   CREATE INDEX saml_assertions_seen_expiry ON saml_assertions_seen (expires_at);
-  GRANT SELECT, INSERT, DELETE ON saml_assertions_seen TO gatehouse_app;
+  GRANT SELECT, INSERT, UPDATE, DELETE ON saml_assertions_seen TO gatehouse_app;
 
   ALTER TABLE oidc_grant_orgs ADD COLUMN sso_connection_id uuid REFERENCES connections ON DELETE SET NULL;
 `;
