@@ -16,6 +16,7 @@ import { problemDetails } from './http/problem.ts';
 import { requestContext } from './http/request-context.ts';
 import { apiRoutes } from './http/routes.ts';
 import { ApiKeyTokens } from './modules/api-keys/api-key-token.ts';
+import { txtResolver } from './modules/domains/dns-txt.ts';
 import { Mailer } from './modules/mail/mailer.ts';
 import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
@@ -33,7 +34,9 @@ import type { SsoDeps } from './federation/sso-edge.ts';
 import { SsoLogins } from './federation/sso-logins.ts';
 import { SsoRequestsRepository } from './federation/sso-requests.repository.ts';
 import { ssoRoutes } from './federation/sso.routes.ts';
+import { homeRealmDiscovery } from './federation/home-realm.ts';
 import { upstreamOidcEdge, upstreamOidcRoutes } from './federation/upstream-oidc.ts';
+import { platformSignInRoutes } from './federation/platform-sign-in.ts';
 import { cookieKeys, managementApiResource } from './oidc/provider.ts';
 import { ServiceAccountClients } from './oidc/service-account-clients.ts';
 import { SigningKeys } from './oidc/signing-keys.ts';
@@ -59,6 +62,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     platform: new PlatformRepository(database),
     mailer: new Mailer(),
     secrets: new SecretBox(config.secretKey),
+    dns: txtResolver(config),
   };
 
   const koa = new Koa({ proxy: config.trustProxy });
@@ -107,21 +111,26 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
 
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
   koa.use(issuer.middleware());
+  // Enterprise SSO: home-realm discovery at the email step, the protocol edges (SAML ACS,
+  // upstream OIDC callbacks) and their hand-off back into the hosted sign-in.
+  const interactionDeps = { config, db: database, platform: services.platform, issuer };
+  const ssoRequests = new SsoRequestsRepository(database);
+  const logins = new SsoLogins(interactionDeps, ssoRequests);
   const enterpriseSso = new EnterpriseSsoHook();
-  koa.use(interactionRoutes({ config, db: database, platform: services.platform, issuer }, enterpriseSso).routes());
+  enterpriseSso.use(homeRealmDiscovery(services.platform), (ctx, details) => logins.pickUpIdpInitiated(ctx, details));
+  koa.use(interactionRoutes(interactionDeps, enterpriseSso).routes());
   koa.use(mfaInteractionRoutes({ config, db: database, platform: services.platform, issuer, secrets: services.secrets }).routes());
   // Hosted account pages beside the sign-in: password reset, sign-up (when on), invitation links.
   koa.use(passwordResetRoutes({ config, db: database, platform: services.platform, issuer, mailer: services.mailer }).routes());
   koa.use(signUpRoutes({ config, db: database, platform: services.platform, issuer }).routes());
   koa.use(invitationRoutes({ config, db: database, platform: services.platform }).routes());
-  // Enterprise SSO: the protocol edges (SAML ACS, upstream OIDC callbacks) and their hand-off
-  // back into the hosted sign-in.
   const sso: SsoDeps = {
     config, db: database, platform: services.platform, secrets: services.secrets, logger,
-    requests: new SsoRequestsRepository(database), replayCache: new SamlReplayCache(database), logins: new SsoLogins(),
+    requests: ssoRequests, replayCache: new SamlReplayCache(database), logins,
   };
   koa.use(samlRoutes(sso).routes());
   koa.use(upstreamOidcRoutes(sso).routes());
+  koa.use(platformSignInRoutes(sso, { config, db: database, platform: services.platform, issuer }).routes());
   koa.use(ssoRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });

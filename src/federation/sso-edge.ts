@@ -5,6 +5,7 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import type { Connection } from '../modules/connections/connection.entity.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+import { InteractionError } from '../oidc/interactions/flow.ts';
 import type { SamlReplayCache } from './saml-replay-cache.repository.ts';
 import type { SsoLogins } from './sso-logins.ts';
 import type { SsoRequestsRepository } from './sso-requests.repository.ts';
@@ -26,13 +27,14 @@ export interface SsoEdge {
   start(ctx: Context, connection: Connection, interactionUid: string): Promise<void>;
 }
 
-/** An SSO step that cannot go on: shown to the person as a page with this status and message (never a secret or a stack). */
-export class SsoError extends Error {
-  readonly status: number;
+/**
+ * An SSO step that cannot go on: shown to the person as a page with this status and message
+ * (never a secret or a stack); `code` is for the log.
+ */
+export class SsoError extends InteractionError {
   readonly code: string;
   constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
+    super(status, message);
     this.code = code;
   }
 }

@@ -1,18 +1,98 @@
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
+import { requestMeta } from '../http/org-context.ts';
 import type { Connection } from '../modules/connections/connection.entity.ts';
+import { InteractionError, InteractionFlow, ssoAmr, type Details, type InteractionDeps } from '../oidc/interactions/flow.ts';
+import { provisionSsoLogin } from './jit.ts';
+import { platformSignInUser } from './platform-accounts.ts';
+import { SsoError } from './sso-edge.ts';
 import type { SsoProfile } from './sso-profile.ts';
+import type { SsoRequestRow, SsoRequestsRepository } from './sso-requests.repository.ts';
 
 /** Who vouches for a verified profile: an org's connection, or a platform-wide provider. */
 export type SsoSource = { kind: 'connection'; connection: Connection } | { kind: 'platform'; provider: 'google' | 'github' };
 
+// An IdP-initiated login's verified answer travels to the product's authorization request in
+// this cookie (signed; Lax, so it rides the top-level navigations that follow).
+const ticketCookie = 'gatehouse.sso_ticket';
+const ticketSeconds = 300;
+
 /**
  * The hand-off from an SSO edge back into the hosted sign-in. An edge calls `verified` once
  * every protocol check passed; the person is provisioned and signed in only later, at the
- * interaction of the browser that started the request.
+ * interaction of the browser that started the request (its interaction cookie proves it is
+ * that browser: the IdP's POST to the ACS carries no Lax cookie).
  */
 export class SsoLogins {
+  readonly flow: InteractionFlow;
+  readonly #deps: InteractionDeps;
+  readonly #requests: SsoRequestsRepository;
+
+  constructor(deps: InteractionDeps, requests: SsoRequestsRepository) {
+    this.#deps = deps;
+    this.flow = new InteractionFlow(deps);
+    this.#requests = requests;
+  }
+
   /** `requestId` is the request the IdP answered (null: an IdP-initiated SAML login). Redirects the browser. */
-  async verified(_ctx: Context, _source: SsoSource, _requestId: string | null, _profile: SsoProfile): Promise<void> {
-    throw new Error('not yet');
+  async verified(ctx: Context, source: SsoSource, requestId: string | null, profile: SsoProfile): Promise<void> {
+    const provider = source.kind === 'connection' ? source.connection.type : source.provider;
+    const connectionId = source.kind === 'connection' ? source.connection.id : null;
+    if (requestId === null) return this.#idpInitiated(ctx, source, profile);
+    const request = await this.#requests.find(requestId, provider, connectionId);
+    // answer() takes the request once: a second response to it (a replay) finds it answered.
+    if (!request?.interaction_uid || !(await this.#requests.answer(requestId, provider, connectionId, profile))) {
+      throw new SsoError(400, 'sso.request_answered', 'This sign-in response was used already or has expired. Start again from the application.');
+    }
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${encodeURIComponent(request.interaction_uid)}/sso/done/${encodeURIComponent(requestId)}`);
+  }
+
+  async #idpInitiated(ctx: Context, source: SsoSource, profile: SsoProfile): Promise<void> {
+    const saml = source.kind === 'connection' ? source.connection.saml : null;
+    if (source.kind !== 'connection' || !saml?.allowIdpInitiated || !saml.idpInitiatedLoginUrl) {
+      throw new SsoError(403, 'saml.idp_initiated_disabled', 'Sign-in started at the identity provider is not enabled for this connection. Start from the application instead.');
+    }
+    const ticket = randomBytes(32).toString('base64url');
+    await this.#requests.create({ id: ticket, provider: 'saml', connectionId: source.connection.id, interactionUid: null, outcome: profile, ttlSeconds: ticketSeconds });
+    ctx.cookies.set(ticketCookie, ticket, { httpOnly: true, sameSite: 'lax', signed: true, path: '/interaction', maxAge: ticketSeconds * 1000, secure: ctx.secure });
+    ctx.status = 303;
+    ctx.redirect(saml.idpInitiatedLoginUrl);
+  }
+
+  /** At this browser's interaction: the verified answer to request `requestId` it started, taken once. */
+  async complete(ctx: Context, details: Details, requestId: string): Promise<void> {
+    const row = await this.#deps.db.withoutOrg((em) => this.#requests.takeOutcome(em, requestId, details.uid));
+    if (!row) throw new InteractionError(400, 'This sign-in response does not belong to this browser or has expired. Start again from the application.');
+    return this.#signIn(ctx, details, row);
+  }
+
+  /** The first step of an interaction: an IdP-initiated login's answer, if this browser carries one. */
+  async pickUpIdpInitiated(ctx: Context, details: Details): Promise<boolean> {
+    const ticket = ctx.cookies.get(ticketCookie, { signed: true });
+    if (!ticket) return false;
+    ctx.cookies.set(ticketCookie, null, { path: '/interaction' });
+    const row = await this.#deps.db.withoutOrg((em) => this.#requests.takeOutcome(em, ticket, null));
+    if (!row) return false;
+    await this.#signIn(ctx, details, row);
+    return true;
+  }
+
+  async #signIn(ctx: Context, details: Details, row: SsoRequestRow): Promise<void> {
+    const profile = row.outcome!;
+    if (!row.connection_id) {
+      const userId = await platformSignInUser(this.#deps, row.provider, profile);
+      await this.flow.remember(details, userId, ssoAmr);
+      return this.flow.chooseOrg(ctx, details, userId);
+    }
+    const connection = await this.#deps.platform.findConnection(row.connection_id);
+    if (!connection?.active) throw new InteractionError(403, 'This SSO connection is no longer active. Contact your administrator.');
+    const { userId } = await provisionSsoLogin(this.#deps.db, connection, profile, requestMeta(ctx));
+    const named = details.params.organization;
+    if (typeof named === 'string' && named) {
+      const org = (await this.#deps.platform.orgsOfUser(userId)).find((o) => o.id === named || o.slug === named);
+      if (org?.id !== connection.orgId) throw new InteractionError(403, 'Your company account signs you in to another organization than the one this application asked for.');
+    }
+    await this.flow.finish(ctx, details, userId, connection.orgId, { connectionId: connection.id, orgId: connection.orgId });
   }
 }

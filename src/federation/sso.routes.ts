@@ -1,7 +1,43 @@
 import Router from '@koa/router';
+import { z } from 'zod';
+import { hostedPages, InteractionError } from '../oidc/interactions/flow.ts';
+import { escapeHtml, layout } from '../oidc/interactions/views.ts';
 import type { SsoDeps, SsoEdge } from './sso-edge.ts';
 
-/** The hosted sign-in's SSO steps: /interaction/:uid/sso/… (start at a connection, finish with its answer). */
-export function ssoRoutes(_deps: SsoDeps, _edges: { saml: SsoEdge; oidc: SsoEdge }): Router {
-  return new Router({ prefix: '/interaction/:uid/sso' });
+const connectionId = z.uuid();
+
+/**
+ * The hosted sign-in's SSO steps, all at the browser's own interaction:
+ * - /interaction/:uid/sso/choose/:domain: several connections for a domain, pick one;
+ * - /interaction/:uid/sso/:connectionId: start an SP-initiated login at that connection's IdP;
+ * - /interaction/:uid/sso/done/:requestId: the IdP's verified answer; provision and finish.
+ */
+export function ssoRoutes(deps: SsoDeps, edges: { saml: SsoEdge; oidc: SsoEdge }): Router {
+  const router = new Router({ prefix: '/interaction/:uid/sso' });
+  const { flow } = deps.logins;
+  router.use(hostedPages());
+
+  router.get('/choose/:domain', async (ctx) => {
+    const details = await flow.load(ctx, false);
+    const connections = await deps.platform.connectionsForDomain(ctx.params.domain!.toLowerCase());
+    if (connections.length === 0) throw new InteractionError(404, 'No single sign-on is set up for this domain. Start again from the application.');
+    const items = connections.map((c) => `<li><a href="${escapeHtml(flow.action(details, `sso/${c.id}`))}">${escapeHtml(c.name)}</a></li>`).join('\n');
+    ctx.type = 'html';
+    ctx.body = layout({ title: 'Choose how to sign in', body: `<p>${escapeHtml(connections[0]!.org_name)} offers several ways to sign in:</p>\n<ul>\n${items}\n</ul>` });
+  });
+
+  router.get('/done/:requestId', async (ctx) => {
+    const details = await flow.load(ctx, false);
+    await deps.logins.complete(ctx, details, ctx.params.requestId!);
+  });
+
+  router.get('/:connectionId', async (ctx) => {
+    const details = await flow.load(ctx, false);
+    const id = connectionId.safeParse(ctx.params.connectionId);
+    const connection = id.success ? await deps.platform.findConnection(id.data) : null;
+    if (!connection?.active) throw new InteractionError(404, 'This single sign-on connection does not exist or is not active.');
+    await edges[connection.type].start(ctx, connection, details.uid);
+  });
+
+  return router;
 }

@@ -11,7 +11,18 @@ const lapsedCounterSeconds = 24 * 3600;
 const sweeps: Array<(em: EntityManager, limit: number) => Promise<number>> = [
   (em, limit) => new OidcModelsRepository(em).deleteExpired(limit),
   (em, limit) => new SignInAttemptsRepository(em).deleteLapsed(lapsedCounterSeconds, limit),
+  // SSO requests and answers past their expiry; replay-cache entries of assertions that expired.
+  (em, limit) => deleteExpiredRows(em, 'sso_requests', 'id', limit),
+  (em, limit) => deleteExpiredRows(em, 'saml_assertions_seen', 'ctid', limit),
 ];
+
+async function deleteExpiredRows(em: EntityManager, table: 'sso_requests' | 'saml_assertions_seen', key: 'id' | 'ctid', limit: number): Promise<number> {
+  const rows = await em.execute(
+    `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE expires_at < now() LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING 1`,
+    [limit],
+  );
+  return rows.length;
+}
 
 export interface ExpirySweeperOptions {
   db: Database;
@@ -23,7 +34,8 @@ export interface ExpirySweeperOptions {
 }
 
 /**
- * Deletes oidc_models rows past their expiry and sign-in counters of long-lapsed windows. Reads
+ * Deletes oidc_models rows past their expiry, sign-in counters of long-lapsed windows, and
+ * expired SSO requests and replay-cache entries. Reads
  * already ignore both, so this only keeps the tables small; running it on every node is safe (each batch skips rows another node holds).
  * No error escapes the timer: it is logged and the next sweep runs.
  */

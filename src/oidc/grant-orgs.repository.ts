@@ -8,11 +8,13 @@ export class GrantOrgsRepository {
     this.#em = em;
   }
 
-  async set(grantId: string, orgId: string, userId: string): Promise<void> {
+  /** `ssoConnectionId`: the SSO connection the grant's sign-in went through, if any (SSO enforcement). */
+  async set(grantId: string, orgId: string, userId: string, ssoConnectionId: string | null = null): Promise<void> {
     await this.#em.execute(
-      `INSERT INTO oidc_grant_orgs (grant_id, org_id, user_id) VALUES (?, ?, ?)
-       ON CONFLICT (grant_id) DO UPDATE SET org_id = EXCLUDED.org_id, user_id = EXCLUDED.user_id, updated_at = now()`,
-      [grantId, orgId, userId],
+      `INSERT INTO oidc_grant_orgs (grant_id, org_id, user_id, sso_connection_id) VALUES (?, ?, ?, ?)
+       ON CONFLICT (grant_id) DO UPDATE SET org_id = EXCLUDED.org_id, user_id = EXCLUDED.user_id,
+         sso_connection_id = EXCLUDED.sso_connection_id, updated_at = now()`,
+      [grantId, orgId, userId, ssoConnectionId],
     );
   }
 

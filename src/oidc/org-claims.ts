@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts';
+import type { GrantOrgRow } from '../modules/platform/platform.repository.ts';
 import { MembersRepository } from '../modules/members/members.repository.ts';
 import { OrgsRepository } from '../modules/orgs/orgs.repository.ts';
 import { permissionsOfRole } from '../modules/roles/permissions.ts';
@@ -42,10 +43,10 @@ export function orgClaimsOf(db: Database, orgId: string, userId: string): Promis
  */
 export class GrantClaims {
   readonly #db: Database;
-  readonly #findGrantOrg: (grantId: string) => Promise<{ org_id: string; user_id: string } | null>;
+  readonly #findGrantOrg: (grantId: string) => Promise<GrantOrgRow | null>;
   readonly #byRequest = new WeakMap<object, Map<string, Promise<OrgClaims | undefined>>>();
 
-  constructor(db: Database, findGrantOrg: (grantId: string) => Promise<{ org_id: string; user_id: string } | null>) {
+  constructor(db: Database, findGrantOrg: (grantId: string) => Promise<GrantOrgRow | null>) {
     this.#db = db;
     this.#findGrantOrg = findGrantOrg;
   }

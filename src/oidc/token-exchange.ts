@@ -21,7 +21,15 @@ interface Subject {
   scopes: Set<string>;
   resource: string | undefined;
   orgId: string | undefined;
+  /** The SSO provenance of the subject's grant (SSO enforcement); unknown for a JWT subject, so none. */
+  ssoConnectionId: string | null;
+  ssoOrgId: string | null;
   exp: number;
+}
+
+async function subjectGrantOrg(deps: TokenExchangeDeps, grantId: string): Promise<Pick<Subject, 'orgId' | 'ssoConnectionId' | 'ssoOrgId'>> {
+  const row = await deps.platform.findGrantOrg(grantId);
+  return { orgId: row?.org_id, ssoConnectionId: row?.sso_connection_id ?? null, ssoOrgId: row?.sso_org_id ?? null };
 }
 
 const invalidSubject = () => new errors.InvalidGrant('subject_token is invalid, expired or was not issued to this client');
@@ -40,6 +48,8 @@ async function loadSubject(ctx: KoaContextWithOIDC, deps: TokenExchangeDeps, val
         scopes: new Set(String(payload.scope ?? '').split(' ').filter(Boolean)),
         resource,
         orgId: typeof payload.org_id === 'string' ? payload.org_id : undefined,
+        ssoConnectionId: null,
+        ssoOrgId: null,
         exp: payload.exp!,
       };
     }
@@ -53,7 +63,7 @@ async function loadSubject(ctx: KoaContextWithOIDC, deps: TokenExchangeDeps, val
     accountId: token.accountId,
     scopes: new Set(String(token.scope ?? '').split(' ').filter(Boolean)),
     resource: undefined,
-    orgId: (await deps.platform.findGrantOrg(token.grantId))?.org_id,
+    ...(await subjectGrantOrg(deps, token.grantId)),
     exp: token.exp,
   };
 }
@@ -87,7 +97,7 @@ export function tokenExchange(deps: TokenExchangeDeps) {
     const scopes = requestedScopes(ctx, subject);
     const named = typeof params.organization === 'string' ? params.organization : subject.orgId;
     if (!named) throw new errors.InvalidRequest('organization is required: the subject token acts in no org');
-    const org = await memberOrgNamed(deps, subject.accountId, named);
+    const org = await memberOrgNamed(deps, subject.accountId, named, subject.ssoOrgId);
     const resource = typeof params.resource === 'string' ? params.resource : subject.resource;
     const server = resource ? new provider.ResourceServer(resource, deps.resourceServer(resource)) : undefined;
     const lifetime = Math.min(server?.accessTokenTTL ?? 600, subject.exp - Math.floor(Date.now() / 1000));
@@ -100,7 +110,7 @@ export function tokenExchange(deps: TokenExchangeDeps) {
     const resourceScopes = server ? [...scopes].filter((s) => server.scopes.has(s)) : [];
     if (server) grant.addResourceScope(resource!, resourceScopes.join(' '));
     const grantId = await grant.save();
-    if (!(await bindGrantToOrg(deps, grantId, subject.accountId, org.id))) {
+    if (!(await bindGrantToOrg(deps, grantId, subject.accountId, org.id, subject.ssoConnectionId))) {
       await revokeGrant(provider, grantId);
       throw notAMember();
     }

@@ -10,6 +10,8 @@ export const Organization = defineEntity({
     kind: p.enum(['team', 'personal'] as const),
     /** Owners and admins must sign in with a second factor (the hosted sign-in enforces it). */
     requireMfa: p.boolean().default(false),
+    /** Members whose email is in the org's verified domains sign in to it only through its SSO connections. */
+    ssoEnforced: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -15,6 +15,7 @@ export const orgSchema = z.object({
   slug: z.string(),
   kind: z.enum(['team', 'personal']),
   requireMfa: z.boolean(),
+  ssoEnforced: z.boolean(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -53,9 +54,9 @@ export function orgRoutes({ db, apiKeyTokens }: ApiServices): RouteSpec[] {
       handler: async ({ ctx }) => ({ status: 200, body: await new OrgsService(ctx.state.scope).get() }),
     }),
     defineRoute({
-      method: 'patch', path: '/orgs/:orgId', zone: 'org', tag: 'orgs', summary: 'Rename an organization, change its slug, or require a second factor of its owners and admins',
+      method: 'patch', path: '/orgs/:orgId', zone: 'org', tag: 'orgs', summary: 'Rename an organization, change its slug, require a second factor of its owners and admins, or enforce SSO for its verified domains',
       params: orgParams,
-      body: z.strictObject({ name: name.optional(), slug: slug.optional(), requireMfa: z.boolean().optional() }).refine((b) => Object.keys(b).length > 0, 'nothing to change'),
+      body: z.strictObject({ name: name.optional(), slug: slug.optional(), requireMfa: z.boolean().optional(), ssoEnforced: z.boolean().optional() }).refine((b) => Object.keys(b).length > 0, 'nothing to change'),
       responses: { 200: { description: 'Updated', schema: orgSchema } },
       handler: async ({ body, ctx }) => ({ status: 200, body: await new OrgsService(ctx.state.scope).update(body) }),
     }),

@@ -14,7 +14,7 @@ import { OrgsRepository } from './orgs.repository.ts';
 import { announceServiceAccountChange } from '../service-accounts/service-accounts.service.ts';
 
 export function orgView(org: Organization) {
-  return { id: org.id, name: org.name, slug: org.slug, kind: org.kind, requireMfa: org.requireMfa, createdAt: org.createdAt, updatedAt: org.updatedAt };
+  return { id: org.id, name: org.name, slug: org.slug, kind: org.kind, requireMfa: org.requireMfa, ssoEnforced: org.ssoEnforced, createdAt: org.createdAt, updatedAt: org.updatedAt };
 }
 export type OrgView = ReturnType<typeof orgView>;
 
@@ -89,13 +89,15 @@ export class OrgsService {
     return orgView(await this.#load());
   }
 
-  async update(patch: { name?: string; slug?: string; requireMfa?: boolean }): Promise<OrgView> {
+  async update(patch: { name?: string; slug?: string; requireMfa?: boolean; ssoEnforced?: boolean }): Promise<OrgView> {
     this.#scope.authorize('org:update');
+    if (patch.ssoEnforced !== undefined) this.#scope.authorize('sso:manage');
     const org = await this.#load();
     const before = orgView(org);
     if (patch.name !== undefined) org.name = patch.name;
     if (patch.slug !== undefined) org.slug = patch.slug;
     if (patch.requireMfa !== undefined) org.requireMfa = patch.requireMfa;
+    if (patch.ssoEnforced !== undefined) org.ssoEnforced = patch.ssoEnforced;
     try {
       await this.#orgs.save();
       // issuers cache service-account claims (the slug among them): tell every node

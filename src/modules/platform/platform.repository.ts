@@ -37,6 +37,13 @@ export interface PlatformKeyCredentialRow {
   revoked_at: Date | null;
 }
 
+export interface GrantOrgRow {
+  org_id: string;
+  user_id: string;
+  sso_connection_id: string | null;
+  sso_org_id: string | null;
+}
+
 export interface InvitationTokenRow {
   id: string;
   org_id: string;
@@ -106,12 +113,32 @@ export class PlatformRepository {
     });
   }
 
-  /** The org a user's OIDC grant acts in, with the user's membership there (null if none now). */
-  findGrantOrg(grantId: string): Promise<{ org_id: string; user_id: string } | null> {
+  /**
+   * The org a user's OIDC grant acts in, and the org whose SSO connection its sign-in went
+   * through (null: not an SSO sign-in, or that connection is gone).
+   */
+  findGrantOrg(grantId: string): Promise<GrantOrgRow | null> {
     return this.#db.asPlatform(async (em) => {
-      const rows = await em.execute<{ org_id: string; user_id: string }[]>(
-        'SELECT org_id, user_id FROM oidc_grant_orgs WHERE grant_id = ?', [grantId]);
+      const rows = await em.execute<GrantOrgRow[]>(
+        `SELECT g.org_id, g.user_id, g.sso_connection_id, c.org_id AS sso_org_id
+           FROM oidc_grant_orgs g LEFT JOIN connections c ON c.id = g.sso_connection_id
+          WHERE g.grant_id = ?`, [grantId]);
       return rows[0] ?? null;
+    });
+  }
+
+  /**
+   * SSO enforcement: whether `orgId` accepts this user only through its own SSO connections
+   * (enforcement is on and the user's email is in one of the org's verified domains).
+   */
+  ssoRequired(orgId: string, userId: string): Promise<boolean> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute(
+        `SELECT 1 FROM organizations o
+           JOIN users u ON u.id = ?
+           JOIN domains d ON d.org_id = o.id AND d.verified_at IS NOT NULL AND d.domain = split_part(lower(u.email), '@', 2)
+          WHERE o.id = ? AND o.sso_enforced`, [userId, orgId]);
+      return rows.length > 0;
     });
   }
 

@@ -22,6 +22,11 @@ export class UsersRepository {
     return this.#em.findOne(User, { email: normalizeEmail(email), managedByOrgId: null });
   }
 
+  /** The account `orgId`'s IdP made for this address outside the org's verified domains. */
+  findManaged(orgId: string, email: string): Promise<User | null> {
+    return this.#em.findOne(User, { email: normalizeEmail(email), managedByOrgId: orgId });
+  }
+
   findById(id: string): Promise<User | null> {
     return this.#em.findOne(User, { id });
   }

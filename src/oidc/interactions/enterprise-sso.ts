@@ -1,3 +1,4 @@
+import type { Context } from 'koa';
 import type { Details } from './flow.ts';
 
 /**
@@ -8,11 +9,20 @@ import type { Details } from './flow.ts';
  */
 export type SsoRedirect = (email: string, details: Details) => Promise<string | null>;
 
+/** An IdP-initiated login's hand-off: signs the browser in if it carries one, true then. */
+export type IdpInitiatedPickUp = (ctx: Context, details: Details) => Promise<boolean>;
+
 export class EnterpriseSsoHook {
   #redirect: SsoRedirect = async () => null;
+  #pickUp: IdpInitiatedPickUp = async () => false;
 
-  use(redirect: SsoRedirect): void {
+  use(redirect: SsoRedirect, pickUp?: IdpInitiatedPickUp): void {
     this.#redirect = redirect;
+    if (pickUp) this.#pickUp = pickUp;
+  }
+
+  pickUpIdpInitiated(ctx: Context, details: Details): Promise<boolean> {
+    return this.#pickUp(ctx, details);
   }
 
   redirectFor(email: string, details: Details): Promise<string | null> {

@@ -20,6 +20,15 @@ export interface InteractionDeps {
 
 export type Details = Awaited<ReturnType<Issuer['provider']['interactionDetails']>>;
 
+/** A sign-in through an org's SSO connection. */
+export interface SsoSignIn {
+  connectionId: string;
+  orgId: string;
+}
+
+/** RFC 8176 has no value for "a federated IdP vouched"; `fed` is the one in common use. */
+export const ssoAmr = ['fed'];
+
 /** A sign-in step that cannot go on: shown to the person as a page with this status. */
 export class InteractionError extends Error {
   readonly status: number;
@@ -130,18 +139,26 @@ export class InteractionFlow {
 
   /**
    * The second-factor step this sign-in still needs before it may finish in `orgId`: none once
-   * it has used one; else a code if the user has TOTP, or enrolment if the org requires it.
+   * it has used one or came through the org's own SSO (its IdP owns the factors); else a code if
+   * the user has TOTP, or enrolment if the org requires it.
    */
-  async secondFactorStep(details: Details, userId: string, orgId: string) {
-    if (this.amrOf(details, userId).includes('otp')) return null;
+  async secondFactorStep(details: Details, userId: string, orgId: string, sso?: SsoSignIn) {
+    if (sso?.orgId === orgId || this.amrOf(details, userId).includes('otp')) return null;
     return secondFactorStepFor(this.deps.db, userId, orgId);
   }
 
-  /** Ends the interaction: the grant acts in `orgId`, and the browser goes back to the provider. */
-  async finish(ctx: Context, details: Details, userId: string, orgId: string): Promise<void> {
+  /**
+   * Ends the interaction: the grant acts in `orgId`, and the browser goes back to the provider.
+   * `sso`: the sign-in went through that SSO connection (of `sso.orgId`); an org that enforces
+   * SSO of this user accepts no other.
+   */
+  async finish(ctx: Context, details: Details, userId: string, orgId: string, sso?: SsoSignIn): Promise<void> {
     this.#refuseIfSecondFactorPending(details);
     await this.#assertActive(userId);
-    const step = await this.secondFactorStep(details, userId, orgId);
+    if (sso?.orgId !== orgId && (await this.deps.platform.ssoRequired(orgId, userId))) {
+      throw new InteractionError(403, 'Your organization requires single sign-on. Start again from the application and enter your work email to sign in with your company account.');
+    }
+    const step = await this.secondFactorStep(details, userId, orgId, sso);
     if (step) return holdForSecondFactor(ctx, details, { userId, step, orgId });
     const provider = this.deps.issuer.provider;
     const clientId = String(details.params.client_id);
@@ -151,8 +168,9 @@ export class InteractionFlow {
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
     if (typeof details.params.resource === 'string') grant.addResourceScope(details.params.resource, 'api');
     const grantId = await grant.save();
-    await this.deps.db.inOrg(orgId, (em) => new GrantOrgsRepository(em).set(grantId, orgId, userId));
-    const result: InteractionResults = { login: { accountId: userId, amr: this.amrOf(details, userId) }, consent: { grantId } };
+    await this.deps.db.inOrg(orgId, (em) => new GrantOrgsRepository(em).set(grantId, orgId, userId, sso?.connectionId ?? null));
+    const amr = sso ? ssoAmr : this.amrOf(details, userId);
+    const result: InteractionResults = { login: { accountId: userId, amr }, consent: { grantId } };
     const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(to);

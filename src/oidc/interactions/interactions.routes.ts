@@ -7,6 +7,7 @@ import { hasSecondFactor, holdForSecondFactor } from './second-factor.ts';
 import type { EnterpriseSsoHook } from './enterprise-sso.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
 import { emailPage, passwordPage } from './views.ts';
+import { socialLinks } from '../../federation/platform-sign-in.ts';
 
 const email = z.email().max(320);
 const password = z.string().min(1).max(1024);
@@ -24,13 +25,15 @@ export function interactionRoutes(deps: InteractionDeps, sso: EnterpriseSsoHook)
   const throttle = new SignInThrottle(deps.db);
 
   // "Create an account" (signup.routes.ts) only when sign-up is on.
-  const signUpLink = (details: Details) => (deps.config.signUp ? { signUp: flow.action(details, 'signup') } : {});
+  const signUpLink = (details: Details) => ({ ...(deps.config.signUp ? { signUp: flow.action(details, 'signup') } : {}), social: socialLinks(deps.config, details.uid) });
 
   router.use(hostedPages());
 
   router.get('/', async (ctx) => {
     const details = await flow.load(ctx, false);
     if (details.prompt.name === 'login') {
+      // An IdP-initiated SAML login, verified at the ACS, waits for the product's request here.
+      if (await sso.pickUpIdpInitiated(ctx, details)) return;
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
       const hinted = email.safeParse(hint);
       const to = hinted.success ? await sso.redirectFor(normalizeEmail(hinted.data), details) : null;
@@ -43,7 +46,8 @@ export function interactionRoutes(deps: InteractionDeps, sso: EnterpriseSsoHook)
     const userId = details.session?.accountId;
     if (!userId) throw new InteractionError(400, 'This sign-in has expired. Start again from the application.');
     const grantOrg = details.grantId ? await deps.platform.findGrantOrg(details.grantId) : null;
-    if (grantOrg) return flow.finish(ctx, details, userId, grantOrg.org_id);
+    const viaSso = grantOrg?.sso_connection_id && grantOrg.sso_org_id ? { connectionId: grantOrg.sso_connection_id, orgId: grantOrg.sso_org_id } : undefined;
+    if (grantOrg) return flow.finish(ctx, details, userId, grantOrg.org_id, viaSso);
     return flow.chooseOrg(ctx, details, userId);
   });
 

@@ -46,13 +46,13 @@ ${fields}
 </form>`;
 }
 
-/** `links.signUp`: where "Create an account" goes, when sign-up is on (absent: no link). */
-export function emailPage(action: string, csrf: string, email: string, error?: string, links: { signUp?: string } = {}): string {
+/** `links.signUp`: where "Create an account" goes, when sign-up is on (absent: no link); `links.social`: "Continue with …" links. */
+export function emailPage(action: string, csrf: string, email: string, error?: string, links: { signUp?: string; social?: { label: string; href: string }[] } = {}): string {
   return layout({
     title: 'Sign in',
     body: errorLine(error) + form(action, csrf, `  <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" required autofocus value="${escapeHtml(email)}">
-  <button type="submit">Continue</button>`) + (links.signUp ? `\n<p>New here? <a href="${escapeHtml(links.signUp)}">Create an account</a></p>` : ''),
+  <button type="submit">Continue</button>`) + (links.social ?? []).map((l) => `\n<p><a href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a></p>`).join('') + (links.signUp ? `\n<p>New here? <a href="${escapeHtml(links.signUp)}">Create an account</a></p>` : ''),
   });
 }
 

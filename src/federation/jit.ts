@@ -1,0 +1,100 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import type { Database } from '../db/database.ts';
+import { recordAudit } from '../modules/audit/audit.recorder.ts';
+import type { Connection, RoleRule } from '../modules/connections/connection.entity.ts';
+import type { Membership } from '../modules/members/membership.entity.ts';
+import { MembersRepository } from '../modules/members/members.repository.ts';
+import { OrgScope, type RequestMeta } from '../modules/scope.ts';
+import { TeamsRepository } from '../modules/teams/teams.repository.ts';
+import type { User } from '../modules/users/user.entity.ts';
+import { normalizeEmail, UsersRepository } from '../modules/users/users.repository.ts';
+import { connectionProvider, IdentitiesRepository } from './identities.repository.ts';
+import { SsoError } from './sso-edge.ts';
+import type { SsoProfile } from './sso-profile.ts';
+
+/**
+ * Just-in-time provisioning for a login through an org's connection, in one transaction of
+ * that org (DESIGN.md, identity model):
+ * - the IdP subject seen before → that user;
+ * - else an email in one of the org's verified domains → the person's own account (made if
+ *   there is none), since the org proved it controls the address;
+ * - else an account managed by this org alone, never the account of whoever owns the address
+ *   elsewhere: an org's IdP cannot take over anyone outside its domains.
+ * The membership is made on first login (source `sso`, the connection's default role), and the
+ * connection's group rules are applied at every login.
+ */
+export async function provisionSsoLogin(db: Database, connection: Connection, profile: SsoProfile, meta: RequestMeta): Promise<{ userId: string }> {
+  return db.inOrg(connection.orgId, async (em) => {
+    const scope = new OrgScope(connection.orgId, em, null, meta);
+    const user = await userFor(em, connection, profile);
+    if (user.disabledAt) throw new SsoError(403, 'user.disabled', 'This account has been disabled. Contact your administrator.');
+    const membership = await applyMembership(scope, connection, user.id, profile.groups);
+    await applyTeamRules(scope, connection.roleRules, user.id, profile.groups);
+    await recordAudit(scope, {
+      type: 'sso.login', target: { type: 'user', id: user.id },
+      after: { connectionId: connection.id, subject: profile.subject, email: profile.email, role: membership.role, groups: profile.groups },
+    });
+    return { userId: user.id };
+  });
+}
+
+async function userFor(em: EntityManager, connection: Connection, profile: SsoProfile): Promise<User> {
+  const users = new UsersRepository(em);
+  const identities = new IdentitiesRepository(em);
+  const provider = connectionProvider(connection.id);
+  const email = normalizeEmail(profile.email);
+  const known = await identities.touch(provider, profile.subject, email);
+  if (known) return (await users.findById(known))!;
+  const name = [profile.givenName, profile.familyName].filter(Boolean).join(' ') || null;
+  const user = (await inVerifiedDomain(em, email))
+    ? ((await users.findByEmail(email)) ?? (await users.create({ email, name, passwordHash: null })))
+    : ((await users.findManaged(connection.orgId, email)) ?? (await users.create({ email, name, passwordHash: null, managedByOrgId: connection.orgId })));
+  await identities.link({ userId: user.id, provider, connectionId: connection.id, subject: profile.subject, email });
+  return user;
+}
+
+/** Whether the address is in a domain the transaction's org verified (RLS shows only its own rows). */
+async function inVerifiedDomain(em: EntityManager, email: string): Promise<boolean> {
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  const rows = await em.execute('SELECT 1 FROM domains WHERE domain = ? AND verified_at IS NOT NULL', [domain]);
+  return rows.length > 0;
+}
+
+/** The first rule whose group the person is in names the role; none: the default (new members) or unchanged. */
+function ruledRole(rules: RoleRule[], groups: string[]): string | null {
+  const rule = rules.find((r) => 'role' in r && groups.includes(r.group));
+  return rule && 'role' in rule ? rule.role : null;
+}
+
+async function applyMembership(scope: OrgScope, connection: Connection, userId: string, groups: string[]): Promise<Membership> {
+  const members = new MembersRepository(scope.em);
+  const role = ruledRole(connection.roleRules, groups);
+  const existing = await members.lockByUser(userId);
+  if (!existing) {
+    const created = await members.create({ orgId: scope.orgId, userId, role: role ?? connection.defaultRole, source: 'sso' });
+    await recordAudit(scope, { type: 'member.added', target: { type: 'user', id: userId }, after: { role: created.role, source: 'sso', connectionId: connection.id } });
+    return created;
+  }
+  // With role rules, the IdP is the source of truth for the roles it gave (an SSO member in no
+  // ruled group falls back to the default); the owner is never demoted by an IdP group.
+  const ruled = connection.roleRules.some((r) => 'role' in r);
+  const target = role ?? (ruled && existing.source === 'sso' ? connection.defaultRole : existing.role);
+  if (target !== existing.role && existing.role !== 'owner' && target !== 'owner') {
+    const before = { role: existing.role };
+    existing.role = target;
+    await members.save();
+    await recordAudit(scope, { type: 'member.role_changed', target: { type: 'user', id: userId }, before, after: { role: target, reason: 'sso_group_rule', connectionId: connection.id } });
+  }
+  return existing;
+}
+
+/** Team rules add the person to the teams of the groups they are in (team removal stays with admins). */
+async function applyTeamRules(scope: OrgScope, rules: RoleRule[], userId: string, groups: string[]): Promise<void> {
+  const teams = new TeamsRepository(scope.em);
+  for (const rule of rules) {
+    if (!('teamId' in rule) || !groups.includes(rule.group)) continue;
+    if (!(await teams.find(rule.teamId)) || (await teams.findMember(rule.teamId, userId))) continue;
+    await teams.addMember({ orgId: scope.orgId, teamId: rule.teamId, userId, role: 'member' });
+    await recordAudit(scope, { type: 'team.member_added', target: { type: 'user', id: userId }, after: { teamId: rule.teamId, reason: 'sso_group_rule' } });
+  }
+}
