@@ -1,0 +1,123 @@
+import * as oidc from 'openid-client';
+import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
+import { FormAgent } from '../helpers/browser.ts';
+import { finishAtProduct, personAt, postToAcs, redeem, samlSetup, startSamlLogin } from '../helpers/saml-flow.ts';
+import { samlResponse } from '../helpers/saml-idp-response.ts';
+import { redirectUri, relyingParty, signIn } from '../helpers/sign-in.ts';
+
+// Sign-in through a SAML connection end to end: the product (openid-client) → Gatehouse's hosted
+// login → the test IdP (xml-crypto, node:crypto; not node-saml) → the ACS → an org-scoped ID token.
+
+let t: TestApp;
+let rp: oidc.Configuration;
+
+beforeAll(async () => {
+  t = await startAppAtPublicUrl();
+  ({ rp } = await relyingParty(t));
+});
+afterAll(() => t.close());
+
+async function identities(connectionId: string): Promise<Array<{ subject: string; email: string }>> {
+  return t.db.withoutOrg((em) => em.execute('SELECT subject, email FROM user_identities WHERE connection_id = ?', [connectionId]));
+}
+
+test('Okta-shaped response (Response and Assertion signed) over the HTTP-Redirect binding', async () => {
+  const setup = await samlSetup(t, {}, { preset: 'okta' });
+  const email = personAt(setup);
+  const { signedIn, request } = await startSamlLogin(t, rp, setup, email);
+  expect(request).toMatchObject({ signed: true, acsUrl: setup.sp.acsUrl, issuer: setup.sp.entityId, destination: setup.idp.ssoUrl });
+  const response = samlResponse(setup.idp, setup.sp, { email, givenName: 'Olga', familyName: 'Okta', groups: ['Everyone', 'Engineering'] }, { shape: 'okta', inResponseTo: request.id });
+  const claims = await finishAtProduct(t, rp, signedIn, await postToAcs(signedIn.agent, setup, response.base64));
+  expect(claims).toMatchObject({ org_id: setup.org.orgId, email });
+  expect(await identities(setup.connection.id)).toEqual([{ subject: email, email }]);
+});
+
+test('Entra-shaped response (assertion-only signature, claim URIs, groups) over the HTTP-POST binding', async () => {
+  const setup = await samlSetup(t, { ssoBinding: 'post' }, { preset: 'entra' });
+  const email = personAt(setup);
+  const { signedIn, request } = await startSamlLogin(t, rp, setup, email);
+  expect(request.signed).toBe(true);
+  const person = { email, objectId: '5b2f1c9e-2222-4222-8222-222222222222', groups: ['a1b2c3d4-0000-4000-8000-00000000000a'] };
+  const response = samlResponse(setup.idp, setup.sp, person, { shape: 'entra', inResponseTo: request.id });
+  const claims = await finishAtProduct(t, rp, signedIn, await postToAcs(signedIn.agent, setup, response.base64));
+  expect(claims.org_id).toBe(setup.org.orgId);
+  expect(await identities(setup.connection.id)).toEqual([{ subject: person.objectId, email }]);
+});
+
+test('the HTTP-POST binding page auto-submits under a nonce CSP that only allows posting to the IdP', async () => {
+  const setup = await samlSetup(t, { ssoBinding: 'post' });
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256', login_hint: personAt(setup),
+  });
+  // A browser's redirects, by hand, to keep the last answer's headers.
+  let res = await fetch(url, { redirect: 'manual' });
+  const cookies = new Map<string, string>();
+  while (res.status === 303 || res.status === 302) {
+    for (const line of res.headers.getSetCookie()) cookies.set(line.split('=')[0]!, line.split(';')[0]!);
+    res = await fetch(new URL(res.headers.get('location')!, res.url || url), { redirect: 'manual', headers: { cookie: [...cookies.values()].join('; ') } });
+  }
+  const html = await res.text();
+  expect(res.status).toBe(200);
+  const nonce = /<script nonce="([^"]+)">document\.forms\[0\]\.submit\(\);<\/script>/.exec(html)?.[1];
+  expect(nonce).toBeTruthy();
+  const csp = res.headers.get('content-security-policy')!;
+  expect(csp).toContain(`script-src 'nonce-${nonce}'`);
+  expect(csp).toContain(`form-action ${new URL(setup.idp.ssoUrl).origin}`);
+  expect(csp).not.toContain('unsafe-inline\'; form-action \'self');
+  expect(html).toContain(`action="${setup.idp.ssoUrl}"`);
+  expect(html).toContain('<button type="submit">Continue</button>');
+});
+
+test('encrypted assertion (AES-256-CBC, RSA-OAEP key transport) on a connection that requires encryption', async () => {
+  const setup = await samlSetup(t, { requireEncryptedAssertions: true }, { preset: 'okta' });
+  const email = personAt(setup);
+  const { signedIn, request } = await startSamlLogin(t, rp, setup, email);
+  const response = samlResponse(setup.idp, setup.sp, { email }, { shape: 'okta', inResponseTo: request.id, encrypt: 'aes256-cbc' });
+  expect(response.xml).toContain('EncryptedAssertion');
+  expect(response.xml).not.toContain(email);
+  const claims = await finishAtProduct(t, rp, signedIn, await postToAcs(signedIn.agent, setup, response.base64));
+  expect(claims.org_id).toBe(setup.org.orgId);
+});
+
+test('encrypted Entra-shaped assertion (AES-128-GCM; the signature is inside the encryption)', async () => {
+  const setup = await samlSetup(t, {}, { preset: 'entra' });
+  const email = personAt(setup);
+  const { signedIn, request } = await startSamlLogin(t, rp, setup, email);
+  const response = samlResponse(setup.idp, setup.sp, { email }, { shape: 'entra', inResponseTo: request.id, encrypt: 'aes128-gcm' });
+  const claims = await finishAtProduct(t, rp, signedIn, await postToAcs(signedIn.agent, setup, response.base64));
+  expect(claims.org_id).toBe(setup.org.orgId);
+});
+
+test('IdP-initiated login: the ACS sends the browser to the product, whose authorization request signs in', async () => {
+  const loginUrl = 'https://app.example.test/login';
+  const setup = await samlSetup(t, { allowIdpInitiated: true, idpInitiatedLoginUrl: loginUrl }, { preset: 'okta' });
+  const email = personAt(setup);
+  const agent = new FormAgent();
+  const response = samlResponse(setup.idp, setup.sp, { email }, { shape: 'okta' });
+  const acs = await postToAcs(agent, setup, response.base64);
+  expect(acs.status).toBe(303);
+  expect(acs.location).toBe(loginUrl);
+  // The product's login URL starts a normal authorization request in the same browser.
+  const started = await signIn(t, rp, {}, { email: '', password: '' }, undefined, agent);
+  expect(started.page.location?.startsWith(redirectUri)).toBe(true);
+  const claims = await redeem(rp, started, started.page.location!);
+  expect(claims).toMatchObject({ org_id: setup.org.orgId, email });
+});
+
+test('SP metadata names the entity, the ACS (HTTP-POST) and the SP certificate for signing and encryption', async () => {
+  const setup = await samlSetup(t);
+  const res = await fetch(setup.sp.entityId);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('application/samlmetadata+xml');
+  const xml = await res.text();
+  const cert = setup.sp.certificatePem.replace(/-----[^-]+-----|\s/g, '');
+  expect(xml).toContain(`entityID="${setup.sp.entityId}"`);
+  expect(xml).toMatch(/AuthnRequestsSigned="true"/);
+  expect(xml).toMatch(/WantAssertionsSigned="true"/);
+  expect(xml).toContain(`Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${setup.sp.acsUrl}"`);
+  expect(xml).toMatch(/<KeyDescriptor use="signing">/);
+  expect(xml).toMatch(/<KeyDescriptor use="encryption">/);
+  expect(xml.replace(/\s/g, '').split(cert).length - 1).toBe(2);
+  expect(xml).not.toContain('PRIVATE');
+});
