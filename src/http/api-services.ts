@@ -2,6 +2,7 @@ import type { Config } from '../../config/config.schema.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
+import type { TxtResolver } from '../modules/domains/dns-txt.ts';
 import type { Mailer } from '../modules/mail/mailer.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
 
@@ -13,4 +14,6 @@ export interface ApiServices {
   platform: PlatformRepository;
   mailer: Mailer;
   secrets: SecretBox;
+  /** TXT look-ups for domain verification (GATEHOUSE_DNS_SERVERS or the system's resolver). */
+  dns: TxtResolver;
 }
