@@ -54,6 +54,11 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     if (!cfg.databaseUrl) problems.push('databaseUrl: DATABASE_URL is required in production (the embedded database is for development)');
     if (!cfg.publicUrl.startsWith('https://')) problems.push('publicUrl: PUBLIC_URL must be https in production');
   }
+  for (const provider of ['google', 'github'] as const) {
+    if (!cfg[`${provider}ClientId`] !== !cfg[`${provider}ClientSecret`]) {
+      problems.push(`${provider}ClientSecret: ${provider.toUpperCase()}_CLIENT_ID and ${provider.toUpperCase()}_CLIENT_SECRET go together`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   const secretKey = cfg.secretKey ?? devSecretKey(cfg.dataDir, warn);
   return Object.freeze({ ...cfg, publicUrl: cfg.publicUrl.replace(/\/+$/, ''), secretKey });

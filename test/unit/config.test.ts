@@ -91,3 +91,17 @@ test('the shipped example config is valid', () => {
   const config = loadConfig({ GATEHOUSE_CONFIG: 'config/gatehouse.example.yaml', GATEHOUSE_DATA_DIR: 'memory://' }, quiet);
   expect(config.port).toBe(8080);
 });
+
+test('a platform sign-in provider needs its client id and secret together', () => {
+  const base = { GATEHOUSE_DATA_DIR: 'memory://', GATEHOUSE_SECRET_KEY: key };
+  expect(problemsOf({ ...base, GOOGLE_CLIENT_ID: 'id' })).toEqual([expect.stringMatching(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET go together/)]);
+  expect(problemsOf({ ...base, GITHUB_CLIENT_SECRET: 'secret' })).toEqual([expect.stringMatching(/GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET/)]);
+  expect(problemsOf({ ...base, GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret' })).toEqual([]);
+});
+
+test('SSO settings are validated: clock skew bounded, DNS servers as IP[:port]', () => {
+  const base = { GATEHOUSE_DATA_DIR: 'memory://', GATEHOUSE_SECRET_KEY: key };
+  expect(problemsOf({ ...base, GATEHOUSE_SAML_CLOCK_SKEW_SECONDS: '3600' })).toEqual([expect.stringMatching(/^samlClockSkewSeconds/)]);
+  expect(problemsOf({ ...base, GATEHOUSE_DNS_SERVERS: 'dns.example;rm' })).toEqual([expect.stringMatching(/^dnsServers/)]);
+  expect(loadConfig({ ...base, GATEHOUSE_DNS_SERVERS: '127.0.0.1:5353' }, quiet).dnsServers).toBe('127.0.0.1:5353');
+});
