@@ -45,7 +45,7 @@ function sameUrl(a: string, b: string): boolean {
 }
 
 export interface OidcClientSettings {
-  /** Cache key: a connection id, or 'google'. */
+  /** Cache key: a connection id and version (a changed client secret is used at once), or 'google'. */
   key: string;
   issuer: string;
   discoveryUrl: string | null;
@@ -80,10 +80,12 @@ export class OidcDiscovery {
 
   configuration(settings: OidcClientSettings): Promise<OidcClient> {
     const key = `${settings.key}|${settings.issuer}|${settings.discoveryUrl ?? ''}|${settings.clientId}`;
+    const now = Date.now();
     const hit = this.#cache.get(key);
-    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
+    if (hit && now - hit.at < ttlMs) return hit.value;
+    for (const [k, entry] of this.#cache) if (now - entry.at >= ttlMs) this.#cache.delete(k);
     const value = this.#discover(settings);
-    this.#cache.set(key, { at: Date.now(), value });
+    this.#cache.set(key, { at: now, value });
     value.catch(() => this.#cache.delete(key));
     return value;
   }

@@ -28,7 +28,7 @@ class UpstreamOidc {
     }
     const sealed = connection.clientSecretSealed;
     const found: OidcClient = await this.#discovery.configuration({
-      key: connection.id, issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, clientId: settings.clientId,
+      key: `${connection.id}@${new Date(connection.updatedAt).getTime()}`, issuer: settings.issuer, discoveryUrl: settings.discoveryUrl, clientId: settings.clientId,
       clientSecret: () => this.#deps.secrets.open(sealed, connection.id),
     });
     const scopes = settings.scopes.includes('openid') ? settings.scopes : ['openid', ...settings.scopes];

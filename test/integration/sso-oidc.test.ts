@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { socialLinks } from '../../src/federation/platform-sign-in.ts';
 import type { Connection } from '../../src/modules/connections/connection.entity.ts';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
 import { FormAgent } from '../helpers/browser.ts';
@@ -183,6 +184,44 @@ test('a replayed callback (same code and state) is rejected, before and after th
   expect(await provisioned()).toEqual(after);
 });
 
+/** Runs a sign-in to the IdP's authorization endpoint, lets `tamper` change the request, then goes on. */
+async function tamperedAtIdp(sub: string, tamper: (params: URLSearchParams) => void): Promise<Page> {
+  account(sub, { email: `${sub}@${domainA}`, email_verified: true });
+  const { url } = await authorize({ login_hint: `${sub}@${domainA}` });
+  const browser = new Browser();
+  const at = new URL((await browser.go(url, (l) => l.startsWith(`${idp.issuer}/auth`))).location!);
+  tamper(at.searchParams);
+  return browser.go(at.href);
+}
+
+test('an ID token with another nonce than the one Gatehouse sent is rejected (403), nothing provisioned', async () => {
+  const before = await provisioned();
+  const page = await tamperedAtIdp('nonce-sub', (q) => q.set('nonce', oidc.randomNonce()));
+  expect(page.status).toBe(403);
+  expect(page.html).toContain('could not be verified');
+  expect(await provisioned()).toEqual(before);
+});
+
+test('a code bound to another PKCE challenge is refused at the IdP\'s token endpoint (403), nothing provisioned', async () => {
+  const before = await provisioned();
+  const page = await tamperedAtIdp('pkce-swap', (q) => q.set('code_challenge', oidc.randomPKCECodeVerifier()));
+  expect(page.status).toBe(403);
+  expect(await provisioned()).toEqual(before);
+});
+
+test('a connection whose issuer is not the one its discovery document names cannot start a sign-in', async () => {
+  const bad = await oidcConnection(t, orgB.orgId, { issuer: 'http://127.0.0.1:9/not-the-idp', discoveryUrl: `${idp.issuer}/.well-known/openid-configuration`, clientId: 'gatehouse' }, 'upstream-secret');
+  const { url } = await authorize();
+  const browser = new Browser();
+  const emailPage = await browser.go(url);
+  const uid = /\/interaction\/([^/"]+)\/email/.exec(emailPage.html)![1];
+  const before = await provisioned();
+  const page = await browser.get(`${t.url}/interaction/${uid}/sso/${bad.id}`);
+  expect(page.status).toBe(400);
+  expect(page.html).toContain('not set up correctly');
+  expect(await provisioned()).toEqual(before);
+});
+
 test('the IdP answers error=access_denied: a clear 403 page, nothing provisioned', async () => {
   idp.nextAccount = null;
   const { url } = await authorize({ login_hint: `denied@${domainA}` });
@@ -277,6 +316,25 @@ test('Continue with GitHub: an unverified primary email is refused, nothing link
   expect(page.status).toBe(403);
   expect(page.html).toContain('Verify your primary email address on GitHub');
   expect(await provisioned()).toEqual(before);
+});
+
+test('Continue with GitHub: a code GitHub does not know (its error answer has status 200) is refused', async () => {
+  github.nextUser = githubUser(`nobody-${randomUUID().slice(0, 6)}@example.test`, true);
+  const auth = await authorize();
+  const browser = new Browser();
+  const emailPage = await browser.go(auth.url);
+  const href = /<a href="([^"]+)">Continue with GitHub<\/a>/.exec(emailPage.html)![1]!;
+  const at = new URL((await browser.go(new URL(href, t.url).href, (l) => l.startsWith(`${t.url}/sso/github/callback`))).location!);
+  at.searchParams.set('code', 'forged');
+  const before = await provisioned();
+  const page = await browser.get(at.href);
+  expect(page.status).toBe(403);
+  expect(await provisioned()).toEqual(before);
+});
+
+test('without a configured client id and secret a provider has no link', () => {
+  expect(socialLinks({ ...t.config, googleClientId: undefined, githubClientSecret: undefined }, 'uid')).toEqual([]);
+  expect(socialLinks(t.config, 'uid').map((l) => l.label)).toEqual(['Continue with Google', 'Continue with GitHub']);
 });
 
 test('a platform callback with a state of another provider, or an unconfigured provider, is rejected', async () => {
