@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { hostedPages, InteractionError } from '../oidc/interactions/flow.ts';
 import { escapeHtml, layout } from '../oidc/interactions/views.ts';
+import { ssoRejections } from './oidc-code-flow.ts';
 import type { SsoDeps, SsoEdge } from './sso-edge.ts';
 
 const connectionId = z.uuid();
@@ -15,7 +16,8 @@ const connectionId = z.uuid();
 export function ssoRoutes(deps: SsoDeps, edges: { saml: SsoEdge; oidc: SsoEdge }): Router {
   const router = new Router({ prefix: '/interaction/:uid/sso' });
   const { flow } = deps.logins;
-  router.use(hostedPages());
+  // Refusals (an IdP's discovery failing at the start, JIT refusing at the end) are logged with their code.
+  router.use(hostedPages(), ssoRejections());
 
   router.get('/choose/:domain', async (ctx) => {
     const details = await flow.load(ctx, false);
