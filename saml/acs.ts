@@ -5,7 +5,7 @@ import type { Connection } from '../src/modules/connections/connection.entity.ts
 import { mapProfile } from './attribute-mapping.ts';
 import {
   checkDestination, checkEncryption, checkInResponseTo, checkIssuers, checkShape, checkStatus, checkSubjectConfirmation,
-  decodeResponse, parseXml, rejectDoctype, replayExpiry, verifiedAssertion,
+  decodeResponse, parseXml, rejectCommentsInValues, rejectDoctype, replayExpiry, verifiedAssertion,
 } from './response-checks.ts';
 import { samlSettings, serviceProvider, spEndpoints } from './service-provider.ts';
 
@@ -21,7 +21,7 @@ function nodeSamlRejection(err: Error): SsoError {
   if (/signature/i.test(text)) return new SsoError(403, 'saml.signature_invalid', 'The SAML response is not signed by this connection\'s identity provider.');
   if (/expired|not yet valid/i.test(text)) return new SsoError(403, 'saml.assertion_expired', 'The assertion is expired or not valid yet. Sign in again.');
   if (/audience/i.test(text)) return new SsoError(403, 'saml.audience_mismatch', 'The assertion was issued for another service provider.');
-  if (/decrypt|encrypt/i.test(text)) return new SsoError(403, 'saml.decryption_failed', 'The encrypted assertion could not be decrypted with this connection\'s key.');
+  if (/decrypt|encrypt|oaep|rsa routines|cipher/i.test(text)) return new SsoError(403, 'saml.decryption_failed', 'The encrypted assertion could not be decrypted with this connection\'s key.');
   return new SsoError(403, 'saml.invalid_response', 'The SAML response is not valid.');
 }
 
@@ -60,7 +60,9 @@ export async function acceptResponse(deps: SsoDeps, connection: Connection, saml
   const skewMs = deps.config.samlClockSkewSeconds * 1000;
   const xml = decodeResponse(samlResponse);
   rejectDoctype(xml);
-  const shape = checkShape(parseXml(xml));
+  const doc = parseXml(xml);
+  const shape = checkShape(doc);
+  rejectCommentsInValues(doc);
   checkStatus(shape.response);
   checkEncryption(shape, settings.requireEncryptedAssertions);
 

@@ -73,6 +73,18 @@ export function checkShape(doc: Document): ResponseShape {
   return { response, encrypted, assertionId: encrypted ? null : attribute(assertions[0]!, 'ID') };
 }
 
+/**
+ * No comment inside a NameID or attribute value: c14n drops comments, so a signature still
+ * verifies after one is slipped into `alice@corp.example<!---->.evil.test`, and a reader that
+ * stops at the first text node would see alice (the 2018 SAML comment-truncation attacks).
+ * node-saml reads the whole canonical text; IdPs never send comments there, so refuse outright.
+ */
+export function rejectCommentsInValues(doc: Document): void {
+  if (elements("//*[local-name()='NameID' or local-name()='AttributeValue']//comment()", doc).length > 0) {
+    throw rejected('saml.comment_in_value', 'The SAML response has a comment inside a name or attribute value, which is not allowed.', 400);
+  }
+}
+
 /** SAML Core §3.2.2.2: anything but a top-level Success is a failed sign-in, whatever else the response holds. */
 export function checkStatus(response: Element): void {
   const codes = elements('samlp:Status/samlp:StatusCode', response);
