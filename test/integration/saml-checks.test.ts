@@ -238,6 +238,18 @@ describe('signatures', () => {
     await expectRefused(await spInitiated(() => ({ signingKey: testIdp('impostor') })), 403, notSigned);
   });
 
+  test('an encrypted assertion without any signature is refused (anyone can encrypt to the SP certificate)', async () => {
+    await expectRefused(await spInitiated(() => ({ sign: { response: false, assertion: false }, encrypt: 'aes256-cbc' })), 403, notSigned);
+  });
+
+  test('certificate rotation: a response signed with either of the connection\'s IdP certificates is accepted', async () => {
+    const idp = testIdp();
+    const previous = testIdp();
+    const s = await samlSetup(t, { certificates: [previous.certificatePem, idp.certificatePem] }, {}, idp);
+    expect((await spInitiated(() => ({}), s)).page.status).toBe(303);
+    expect((await spInitiated(() => ({ signingKey: previous }), s)).page.status).toBe(303);
+  });
+
   test('a signed response whose assertion was altered afterwards is refused', async () => {
     await expectRefused(await spInitiated(() => ({ shape: 'entra', mutate: (xml) => xml.replace(/(Name="http:\/\/schemas.xmlsoap.org\/ws\/2005\/05\/identity\/claims\/emailaddress"[^>]*><saml:AttributeValue[^>]*>)[^<]*/, '$1ceo@corp.example.test') })), 403, notSigned);
   });
