@@ -4,7 +4,7 @@ import type { SsoProfile } from '../src/federation/sso-profile.ts';
 import type { Connection } from '../src/modules/connections/connection.entity.ts';
 import { mapProfile } from './attribute-mapping.ts';
 import {
-  checkDestination, checkEncryption, checkInResponseTo, checkIssuers, checkShape, checkStatus, checkSubjectConfirmation,
+  census, checkDestination, checkEncryption, checkInResponseTo, checkIssuers, checkShape, checkStatus, checkSubjectConfirmation,
   decodeResponse, parseXml, rejectCommentsInValues, rejectDoctype, replayExpiry, verifiedAssertion,
 } from './response-checks.ts';
 import { samlSettings, serviceProvider, spEndpoints } from './service-provider.ts';
@@ -61,8 +61,9 @@ export async function acceptResponse(deps: SsoDeps, connection: Connection, saml
   const xml = decodeResponse(samlResponse);
   rejectDoctype(xml);
   const doc = parseXml(xml);
-  const shape = checkShape(doc);
-  rejectCommentsInValues(doc);
+  const found = census(doc);
+  const shape = checkShape(doc, found);
+  rejectCommentsInValues(found);
   checkStatus(shape.response);
   checkEncryption(shape, settings.requireEncryptedAssertions);
 

@@ -47,6 +47,31 @@ export function parseXml(xml: string): Document {
   return doc as unknown as Document;
 }
 
+/** What the whole document holds, in one walk (xpath's `//` over a 256 KB document costs more than the signature check). */
+export interface Census {
+  responses: Element[];
+  assertions: Element[];
+  commentInValue: boolean;
+}
+
+/** Iterative (a deeply nested document cannot exhaust the stack). */
+export function census(doc: Document): Census {
+  const out: Census = { responses: [], assertions: [], commentInValue: false };
+  const stack: Array<{ node: Node; inValue: boolean }> = [{ node: doc, inValue: false }];
+  while (stack.length) {
+    const { node, inValue } = stack.pop()!;
+    for (let child = node.firstChild; child; child = child.nextSibling) {
+      if (child.nodeType === 8 && inValue) out.commentInValue = true;
+      if (child.nodeType !== 1) continue;
+      const name = (child as Element).localName;
+      if (name === 'Response') out.responses.push(child as Element);
+      else if (name === 'Assertion' || name === 'EncryptedAssertion') out.assertions.push(child as Element);
+      stack.push({ node: child, inValue: inValue || name === 'NameID' || name === 'AttributeValue' });
+    }
+  }
+  return out;
+}
+
 export interface ResponseShape {
   response: Element;
   encrypted: boolean;
@@ -59,18 +84,17 @@ export interface ResponseShape {
  * the document, a child of it: signature-wrapping attacks need a second assertion somewhere (in
  * Extensions, in the Signature's Object, beside the signed one), so there can be none.
  */
-export function checkShape(doc: Document): ResponseShape {
+export function checkShape(doc: Document, found: Census): ResponseShape {
   const response = doc.documentElement;
-  const responses = elements("//*[local-name()='Response']", doc);
-  if (response.localName !== 'Response' || response.namespaceURI !== PROTOCOL || responses.length !== 1) {
+  if (response.localName !== 'Response' || response.namespaceURI !== PROTOCOL || found.responses.length !== 1) {
     throw rejected('saml.not_a_response', 'The message is not a single SAML Response.', 400);
   }
-  const assertions = elements("//*[local-name()='Assertion' or local-name()='EncryptedAssertion']", doc);
-  if (assertions.length !== 1 || assertions[0]!.parentNode !== response || assertions[0]!.namespaceURI !== ASSERTION) {
+  const assertion = found.assertions[0];
+  if (found.assertions.length !== 1 || assertion!.parentNode !== response || assertion!.namespaceURI !== ASSERTION) {
     throw rejected('saml.assertion_count', 'The SAML response must carry exactly one assertion.');
   }
-  const encrypted = assertions[0]!.localName === 'EncryptedAssertion';
-  return { response, encrypted, assertionId: encrypted ? null : attribute(assertions[0]!, 'ID') };
+  const encrypted = assertion!.localName === 'EncryptedAssertion';
+  return { response, encrypted, assertionId: encrypted ? null : attribute(assertion!, 'ID') };
 }
 
 /**
@@ -79,8 +103,8 @@ export function checkShape(doc: Document): ResponseShape {
  * stops at the first text node would see alice (the 2018 SAML comment-truncation attacks).
  * node-saml reads the whole canonical text; IdPs never send comments there, so refuse outright.
  */
-export function rejectCommentsInValues(doc: Document): void {
-  if (elements("//*[local-name()='NameID' or local-name()='AttributeValue']//comment()", doc).length > 0) {
+export function rejectCommentsInValues(found: Census): void {
+  if (found.commentInValue) {
     throw rejected('saml.comment_in_value', 'The SAML response has a comment inside a name or attribute value, which is not allowed.', 400);
   }
 }
