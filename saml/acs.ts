@@ -40,11 +40,13 @@ async function validateSignature(saml: SAML, samlResponse: string, log: SsoDeps[
 /** SP-initiated: a request this deployment sent for this connection, unexpired and not yet answered. */
 async function checkRequest(deps: SsoDeps, connection: Connection, requestId: string | null): Promise<void> {
   if (requestId === null) {
-    if (!samlSettings(connection).allowIdpInitiated) throw new SsoError(403, 'saml.idp_initiated_disabled', 'Sign-in started at the identity provider is not enabled for this connection. Start from the application.');
+    const settings = samlSettings(connection);
+    if (!settings.allowIdpInitiated || !settings.idpInitiatedLoginUrl) throw new SsoError(403, 'saml.idp_initiated_disabled', 'Sign-in started at the identity provider is not enabled for this connection. Start from the application.');
     return;
   }
   const request = await deps.requests.find(requestId, 'saml', connection.id);
-  if (!request) throw new SsoError(403, 'saml.unknown_request', 'The SAML response does not answer a sign-in started here, or it has expired. Start again from the application.');
+  // An IdP-initiated ticket (no interaction) is not a request an IdP can answer.
+  if (!request?.interaction_uid) throw new SsoError(403, 'saml.unknown_request', 'The SAML response does not answer a sign-in started here, or it has expired. Start again from the application.');
   if (request.used_at) throw new SsoError(403, 'saml.request_answered', 'This sign-in was completed already. Start again from the application.');
 }
 

@@ -92,6 +92,10 @@ describe('InResponseTo', () => {
   test('an IdP-initiated response (no InResponseTo) is refused when the connection does not allow it', async () => {
     await expectRefused(await unsolicited({}, sp), 403, /not enabled for this connection/);
   });
+  test('an IdP-initiated response is refused when the connection allows it but has no login URL to send the browser to', async () => {
+    const s = await samlSetup(t, { allowIdpInitiated: true, idpInitiatedLoginUrl: null });
+    await expectRefused(await unsolicited({}, s), 403, /not enabled for this connection/);
+  });
 });
 
 describe('replay', () => {
