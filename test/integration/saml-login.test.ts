@@ -64,7 +64,7 @@ test('the HTTP-POST binding page auto-submits under a nonce CSP that only allows
   const csp = res.headers.get('content-security-policy')!;
   expect(csp).toContain(`script-src 'nonce-${nonce}'`);
   expect(csp).toContain(`form-action ${new URL(setup.idp.ssoUrl).origin}`);
-  expect(csp).not.toContain('unsafe-inline\'; form-action \'self');
+  expect(csp).not.toContain("form-action 'self'");
   expect(html).toContain(`action="${setup.idp.ssoUrl}"`);
   expect(html).toContain('<button type="submit">Continue</button>');
 });
