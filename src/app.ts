@@ -21,6 +21,7 @@ import { Mailer } from './modules/mail/mailer.ts';
 import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
+import { MetadataRefresher } from './modules/connections/metadata-refresher.ts';
 import { EnterpriseSsoHook } from './oidc/interactions/enterprise-sso.ts';
 import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
 import { mfaInteractionRoutes } from './oidc/interactions/mfa.routes.ts';
@@ -46,6 +47,8 @@ export interface App {
   issuer: Issuer;
   /** The email step's hand-off to enterprise SSO (set by the SSO feature). */
   enterpriseSso: EnterpriseSsoHook;
+  /** Re-fetches SAML IdP metadata URLs and reports expiring IdP certificates (tests call refreshOnce). */
+  metadataRefresher: MetadataRefresher;
   notifications: Notifications;
   koa: Koa;
   listen(port?: number): Promise<Server>;
@@ -134,6 +137,9 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(ssoRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
+  const metadataRefresher = new MetadataRefresher({
+    db: database, platform: services.platform, logger, publicUrl: config.publicUrl, intervalMs: config.metadataRefreshMinutes * 60_000,
+  });
 
   // Mail outbox: delivered in the background by every serving node (SKIP LOCKED shares the
   // work). Tests drive their own dispatcher with drainOnce(), so a test app never polls: parallel
@@ -148,12 +154,14 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     services,
     issuer,
     enterpriseSso,
+    metadataRefresher,
     notifications,
     koa,
     listen(port = config.port) {
       if (config.env !== 'test') outbox.start();
       issuer.watch(10);
       if (config.env !== 'test') sweeper.start();
+      if (config.env !== 'test') metadataRefresher.start();
       return new Promise((resolve, reject) => {
         const server = koa.listen(port, config.host, () => resolve(server)).on('error', reject);
         server.requestTimeout = 30_000;
@@ -164,6 +172,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       await outbox.stop();
       issuer.stop();
       await sweeper.stop();
+      await metadataRefresher.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })));
       await notifications.stop();
       if (!db) await database.close();

@@ -30,6 +30,8 @@ export interface SamlSettings {
   idpInitiatedLoginUrl: string | null;
   /** Refuse assertions that are not encrypted to the SP certificate. */
   requireEncryptedAssertions: boolean;
+  /** SHA-256 fingerprints of IdP certificates already reported as expiring (one audit event each). */
+  warnedFingerprints?: string[];
 }
 
 export interface OidcSettings {

@@ -221,4 +221,14 @@ export class PlatformRepository {
       [domain],
     ));
   }
+
+  /** SAML connections of every org whose IdP metadata is re-fetched from a URL (metadata-refresher.ts). */
+  samlConnectionsWithMetadataUrl(): Promise<{ id: string; org_id: string; metadata_url: string }[]> {
+    return this.#db.asPlatform((em) => em.execute(
+      `SELECT id, org_id, saml->>'metadataUrl' AS metadata_url
+         FROM connections
+        WHERE type = 'saml' AND saml->>'metadataUrl' IS NOT NULL
+        ORDER BY id`,
+    ));
+  }
 }

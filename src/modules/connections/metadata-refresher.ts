@@ -1,0 +1,129 @@
+import type { Logger } from 'pino';
+import { parseIdpMetadata } from '../../../saml/idp-metadata.ts';
+import type { Database } from '../../db/database.ts';
+import { recordAudit } from '../audit/audit.recorder.ts';
+import type { PlatformRepository } from '../platform/platform.repository.ts';
+import { OrgScope } from '../scope.ts';
+import { connectionView } from './connection-view.ts';
+import { ConnectionsRepository } from './connections.repository.ts';
+import { warnExpiringCertificates } from './idp-certificates.ts';
+import { fetchIdpMetadata, idpFromMetadata, type SamlIdpSettings } from './idp-source.ts';
+
+export interface MetadataRefresherOptions {
+  db: Database;
+  platform: PlatformRepository;
+  logger: Logger;
+  publicUrl: string;
+  intervalMs: number;
+}
+
+export interface RefreshSummary {
+  checked: number;
+  changed: number;
+  failed: number;
+}
+
+const meta = { ip: null, userAgent: 'gatehouse metadata refresher', requestId: null };
+
+/**
+ * Re-fetches the metadata of SAML connections that have an idpMetadataUrl, so an IdP's certificate
+ * rollover reaches us before its old certificate ends; reports IdP certificates that end within
+ * 30 days (once each). Every node runs it: a row lock serialises them, and the second finds
+ * nothing new to write. A fetch or parse failure keeps the old metadata and is logged; no error
+ * escapes the timer.
+ */
+export class MetadataRefresher {
+  readonly #opts: MetadataRefresherOptions;
+  #refreshing: Promise<RefreshSummary> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #running = false;
+  #stopping = false;
+
+  constructor(opts: MetadataRefresherOptions) {
+    this.#opts = opts;
+  }
+
+  /** One pass over every connection with a metadata URL. */
+  refreshOnce(): Promise<RefreshSummary> {
+    this.#refreshing ??= this.#refreshAll().finally(() => { this.#refreshing = null; });
+    return this.#refreshing;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#stopping = true;
+    try {
+      await this.#refreshing?.catch(() => undefined);
+    } finally {
+      this.#stopping = false;
+    }
+  }
+
+  async #refreshAll(): Promise<RefreshSummary> {
+    const summary: RefreshSummary = { checked: 0, changed: 0, failed: 0 };
+    for (const row of await this.#opts.platform.samlConnectionsWithMetadataUrl()) {
+      // Many connections can take long: stop() waits for the one in hand only.
+      if (this.#stopping) break;
+      summary.checked++;
+      try {
+        if (await this.#refreshConnection(row.org_id, row.id, row.metadata_url)) summary.changed++;
+      } catch (err) {
+        summary.failed++;
+        this.#opts.logger.warn({ connectionId: row.id, orgId: row.org_id, reason: (err as Error).message }, 'IdP metadata refresh failed; the connection keeps its metadata');
+      }
+    }
+    return summary;
+  }
+
+  /** Fetches outside any transaction; then applies the result to the locked row. True when the IdP changed. */
+  async #refreshConnection(orgId: string, id: string, url: string): Promise<boolean> {
+    const metadata = parseIdpMetadata(await fetchIdpMetadata(url));
+    return this.#opts.db.inOrg(orgId, async (em) => {
+      const connections = new ConnectionsRepository(em);
+      const connection = await connections.findForUpdate(id);
+      // Changed by an admin meanwhile: their settings win.
+      if (!connection?.saml || connection.saml.metadataUrl !== url) return false;
+      const scope = new OrgScope(orgId, em, null, meta);
+      const saml = connection.saml;
+      const idp = idpFromMetadata(metadata, url, saml.ssoBinding);
+      const changed = !sameIdp(saml, idp);
+      const before = connectionView(connection, this.#opts.publicUrl);
+      connection.saml = { ...saml, ...idp, metadataRefreshedAt: new Date().toISOString() };
+      await warnExpiringCertificates(scope, connection);
+      await connections.save();
+      if (changed) {
+        await recordAudit(scope, { type: 'connection.metadata_refreshed', target: { type: 'connection', id }, before, after: connectionView(connection, this.#opts.publicUrl) });
+      }
+      return changed;
+    });
+  }
+
+  #schedule(delayMs: number): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      const summary = await this.refreshOnce();
+      if (summary.checked > 0) this.#opts.logger.debug(summary, 'IdP metadata refreshed');
+    } catch (err) {
+      this.#opts.logger.error({ err }, 'IdP metadata refresh failed');
+    }
+    this.#schedule(this.#opts.intervalMs);
+  }
+}
+
+function sameIdp(current: SamlIdpSettings, next: SamlIdpSettings): boolean {
+  return current.idpEntityId === next.idpEntityId && current.ssoUrl === next.ssoUrl && current.ssoBinding === next.ssoBinding
+    && [...current.certificates].sort().join('\n') === [...next.certificates].sort().join('\n');
+}
