@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import { PeriodicJob } from '../db/periodic-job.ts';
 import type { EntityManager } from '@mikro-orm/sql';
 import { SignInAttemptsRepository } from './interactions/sign-in-attempts.repository.ts';
 import { OidcModelsRepository } from './oidc-models.repository.ts';
@@ -35,50 +36,36 @@ export interface ExpirySweeperOptions {
 
 /**
  * Deletes oidc_models rows past their expiry, sign-in counters of long-lapsed windows, and
- * expired SSO requests and replay-cache entries. Reads
- * already ignore both, so this only keeps the tables small; running it on every node is safe (each batch skips rows another node holds).
- * No error escapes the timer: it is logged and the next sweep runs.
+ * expired SSO requests and replay-cache entries. Reads already ignore them all, so this only
+ * keeps the tables small; running it on every node is safe (each batch skips rows another node
+ * holds).
  */
 export class ExpirySweeper {
   readonly #db: Database;
-  readonly #log: Logger;
-  readonly #intervalMs: number;
   readonly #batchSize: number;
-  #sweeping: Promise<number> | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #running = false;
-  #stopping = false;
+  readonly #job: PeriodicJob<number>;
 
   constructor(opts: ExpirySweeperOptions) {
     this.#db = opts.db;
-    this.#log = opts.logger;
-    this.#intervalMs = opts.intervalMs ?? 60_000;
     this.#batchSize = opts.batchSize ?? 1_000;
+    this.#job = new PeriodicJob({
+      name: 'expiry sweep', intervalMs: opts.intervalMs ?? 60_000, logger: opts.logger,
+      run: () => this.#sweep(), summary: (deleted) => (deleted > 0 ? { deleted } : null),
+    });
   }
 
   /** One sweep, batch after batch until a batch comes back short; resolves to the rows deleted. */
   sweepOnce(): Promise<number> {
-    this.#sweeping ??= this.#sweep().finally(() => { this.#sweeping = null; });
-    return this.#sweeping;
+    return this.#job.runOnce();
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#schedule(0);
+    this.#job.start();
   }
 
   /** Stops the timer and waits for a sweep in progress (it ends after its current batch). */
-  async stop(): Promise<void> {
-    this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#stopping = true;
-    try {
-      await this.#sweeping?.catch(() => undefined);
-    } finally {
-      this.#stopping = false;
-    }
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 
   async #sweep(): Promise<number> {
@@ -88,25 +75,9 @@ export class ExpirySweeper {
         const deleted = await this.#db.withoutOrg((em) => sweep(em, this.#batchSize));
         total += deleted;
         // A backlog can take many batches: stop() does not wait for all of them.
-        if (deleted < this.#batchSize || this.#stopping) break;
+        if (deleted < this.#batchSize || this.#job.stopping) break;
       }
     }
     return total;
-  }
-
-  #schedule(delayMs: number): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => void this.#tick(), delayMs);
-    this.#timer.unref();
-  }
-
-  async #tick(): Promise<void> {
-    try {
-      const deleted = await this.sweepOnce();
-      if (deleted > 0) this.#log.debug({ deleted }, 'expired rows deleted');
-    } catch (err) {
-      this.#log.error({ err }, 'oidc expiry sweep failed');
-    }
-    this.#schedule(this.#intervalMs);
   }
 }

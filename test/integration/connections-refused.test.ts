@@ -4,7 +4,7 @@ import { freePort } from '../helpers/cli.ts';
 import { addMember, createOrg, type TestMember, type TestOrg } from '../helpers/factories.ts';
 import { oktaMetadata, testCertificate } from '../helpers/idp-metadata.ts';
 import { startMetadataServer, type MetadataServer } from '../helpers/metadata-server.ts';
-import { snapshot } from '../helpers/snapshot.ts';
+import { refusalsOf } from '../helpers/snapshot.ts';
 
 // Every refused connections request: the answer, and nothing changed (connection rows included).
 let t: TestApp;
@@ -32,18 +32,8 @@ function path(org: TestOrg, rest = '') {
   return `/api/v1/orgs/${org.orgId}/connections${rest}`;
 }
 
-async function state(orgId: string) {
-  const connections = await t.db.inOrg(orgId, (em) => em.execute('SELECT to_jsonb(c) AS row FROM connections c ORDER BY id'));
-  return { ...(await snapshot(t, orgId)), connections };
-}
-
-async function expectRefused(org: TestOrg, request: () => Promise<{ status: number; body: any }>, status: number, code: string) {
-  const before = await state(org.orgId);
-  const res = await request();
-  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-  expect(await state(org.orgId)).toEqual(before);
-  return res;
-}
+// The shared snapshot covers the org's connections rows too.
+const expectRefused = refusalsOf(() => t);
 
 const saml = (extra: object) => ({ type: 'saml', name: 'IdP', ...extra });
 const manual = (extra: object = {}) => saml({ idpEntityId: 'https://idp.example.com', ssoUrl: 'https://idp.example.com/sso', certificates: [okta], ...extra });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { generateSpCredentials } from '../../saml/sp-credentials.ts';
 import { apiRoutes } from '../../src/http/routes.ts';
 import type { RouteSpec } from '../../src/http/route.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
@@ -26,12 +27,19 @@ beforeAll(async () => {
   const invitation = await a.owner.api('POST', `${o}/invitations`, { email: `${randomUUID()}@example.test`, role: 'member' });
   const key = await a.owner.api('POST', `${o}/api-keys`, { name: 'a key', role: 'viewer' });
   const account = await a.owner.api('POST', `${o}/service-accounts`, { name: 'a robot', role: 'viewer' });
+  const domain = await a.owner.api('POST', `${o}/domains`, { domain: `a-${randomUUID().slice(0, 8)}.example` });
+  const connection = await a.owner.api('POST', `${o}/connections`, connectionBody());
   Object.assign(ids, {
     roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId, serviceAccountId: account.body.id,
+    domainId: domain.body.id, connectionId: connection.body.id,
   });
   for (const v of Object.values(ids)) expect(v).toEqual(expect.any(String));
 });
 afterAll(() => t.close());
+
+function connectionBody() {
+  return { type: 'saml', name: 'Intruder IdP', idpEntityId: 'https://idp.example/x', ssoUrl: 'https://idp.example/sso', certificates: [generateSpCredentials('idp').certificatePem] };
+}
 
 /** A valid body for each route that takes one, so the request would succeed in the right org. */
 const bodies: Record<string, () => unknown> = {
@@ -49,6 +57,9 @@ const bodies: Record<string, () => unknown> = {
   'POST /orgs/:orgId/service-accounts': () => ({ name: 'intruder', role: 'viewer' }),
   'POST /orgs/:orgId/me/totp/confirm': () => ({ code: '123456' }),
   'DELETE /orgs/:orgId/me/totp': () => ({ code: '123456' }),
+  'POST /orgs/:orgId/domains': () => ({ domain: `intruder-${randomUUID().slice(0, 8)}.example` }),
+  'POST /orgs/:orgId/connections': connectionBody,
+  'PATCH /orgs/:orgId/connections/:id': () => ({ name: 'Intruder' }),
 };
 
 function routeKey(spec: RouteSpec): string {
@@ -67,6 +78,8 @@ function fill(spec: RouteSpec, orgId: string): string {
 function idFor(path: string): string {
   if (path.includes('/invitations/')) return ids.invitationId!;
   if (path.includes('/service-accounts/')) return ids.serviceAccountId!;
+  if (path.includes('/domains/')) return ids.domainId!;
+  if (path.includes('/connections/')) return ids.connectionId!;
   return ids.apiKeyId!;
 }
 

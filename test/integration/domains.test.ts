@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.ts';
 import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
-import { auditEventsOf, snapshot } from '../helpers/snapshot.ts';
+import { auditEventsOf, refusalsOf } from '../helpers/snapshot.ts';
 
 // Domain claims through the management API, proven by a TXT record that a DNS server on
 // loopback (dns2, not our resolver) publishes; the app resolves through GATEHOUSE_DNS_SERVERS.
@@ -23,19 +23,8 @@ afterAll(async () => {
 const path = (org: TestOrg, rest = '') => `/api/v1/orgs/${org.orgId}/domains${rest}`;
 const uniqueDomain = () => `d${randomUUID().slice(0, 8)}.example.com`;
 
-/** Everything the org holds, its domain rows included. */
-async function state(orgId: string) {
-  const domains = await t.db.inOrg(orgId, (em) => em.execute('SELECT to_jsonb(d) AS row FROM domains d ORDER BY id'));
-  return { ...(await snapshot(t, orgId)), domains };
-}
-
-async function expectRefused(org: TestOrg, request: () => Promise<{ status: number; body: any }>, status: number, code: string) {
-  const before = await state(org.orgId);
-  const res = await request();
-  expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
-  expect(await state(org.orgId)).toEqual(before);
-  return res;
-}
+// The shared snapshot covers the org's domains rows too.
+const expectRefused = refusalsOf(() => t);
 
 async function add(org: TestOrg, domain = uniqueDomain()) {
   const res = await org.owner.api('POST', path(org), { domain });

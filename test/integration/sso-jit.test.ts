@@ -164,8 +164,8 @@ describe('home-realm discovery', () => {
     expect(unverified.html).toContain('name="password"');
     await verifiedDomain(t, org.orgId, domain);
     const verified = await agent.request(form.action, { form: { ...form.fields, email: `someone@${domain}` } });
-    expect(verified.status).toBe(303);
-    expect(verified.location).toMatch(new RegExp(`/sso/${connection.id}$`));
+    expect(verified.status).toBe(200);
+    expect(verified.html).toMatch(new RegExp(`content="0;url=/interaction/[^/]+/sso/${connection.id}"`));
   });
 
   test('several connections for a domain give a chooser; an inactive one is not offered', async () => {

@@ -24,6 +24,9 @@ async function seed(org: TestOrg): Promise<void> {
       id: uuidv7(), orgId: org.orgId, name: 'robot', role: 'viewer', clientId: `sa_${uuidv7().replace(/-/g, '').slice(0, 24)}`, secret: 'sealed',
     });
     await em.execute('INSERT INTO oidc_grant_orgs (grant_id, org_id, user_id) VALUES (?, ?, ?)', [`grant-${uuidv7()}`, org.orgId, member.userId]);
+    await em.execute(`INSERT INTO domains (id, org_id, domain, verification_token) VALUES (?, ?, ?, 'token')`, [uuidv7(), org.orgId, `d-${uuidv7()}.example`]);
+    await em.execute(
+      `INSERT INTO connections (id, org_id, type, name, preset, default_role, oidc) VALUES (?, ?, 'oidc', 'IdP', 'generic', 'member', '{}')`, [uuidv7(), org.orgId]);
     em.create(Invitation, {
       id: uuidv7(), orgId: org.orgId, email: `x-${uuidv7()}@example.test`, role: 'member', tokenHash: uuidv7(),
       status: 'pending', expiresAt: new Date(Date.now() + 3600_000),
@@ -50,7 +53,7 @@ async function orgTables(): Promise<string[]> {
 
 test('every table with an org_id column (and organizations) has row-level security enabled and forced', async () => {
   const tables = [...(await orgTables()), 'organizations'];
-  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads', 'service_accounts', 'oidc_grant_orgs']));
+  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads', 'service_accounts', 'oidc_grant_orgs', 'domains', 'connections']));
   const rows = await t.db.withoutOrg((em) => em.execute<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }[]>(
     `SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
       WHERE relnamespace = current_schema()::regnamespace AND relname IN (${tables.map(() => '?').join(',')})`, tables));

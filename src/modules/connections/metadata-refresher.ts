@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { parseIdpMetadata } from '../../../saml/idp-metadata.ts';
 import type { Database } from '../../db/database.ts';
+import { PeriodicJob } from '../../db/periodic-job.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import type { PlatformRepository } from '../platform/platform.repository.ts';
 import { OrgScope } from '../scope.ts';
@@ -34,44 +35,34 @@ const meta = { ip: null, userAgent: 'gatehouse metadata refresher', requestId: n
  */
 export class MetadataRefresher {
   readonly #opts: MetadataRefresherOptions;
-  #refreshing: Promise<RefreshSummary> | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #running = false;
-  #stopping = false;
+  readonly #job: PeriodicJob<RefreshSummary>;
 
   constructor(opts: MetadataRefresherOptions) {
     this.#opts = opts;
+    this.#job = new PeriodicJob({
+      name: 'IdP metadata refresh', intervalMs: opts.intervalMs, logger: opts.logger,
+      run: () => this.#refreshAll(), summary: (summary) => (summary.checked > 0 ? summary : null),
+    });
   }
 
   /** One pass over every connection with a metadata URL. */
   refreshOnce(): Promise<RefreshSummary> {
-    this.#refreshing ??= this.#refreshAll().finally(() => { this.#refreshing = null; });
-    return this.#refreshing;
+    return this.#job.runOnce();
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#schedule(0);
+    this.#job.start();
   }
 
-  async stop(): Promise<void> {
-    this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#stopping = true;
-    try {
-      await this.#refreshing?.catch(() => undefined);
-    } finally {
-      this.#stopping = false;
-    }
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 
   async #refreshAll(): Promise<RefreshSummary> {
     const summary: RefreshSummary = { checked: 0, changed: 0, failed: 0 };
     for (const row of await this.#opts.platform.samlConnectionsWithMetadataUrl()) {
       // Many connections can take long: stop() waits for the one in hand only.
-      if (this.#stopping) break;
+      if (this.#job.stopping) break;
       summary.checked++;
       try {
         if (await this.#refreshConnection(row.org_id, row.id, row.metadata_url)) summary.changed++;
@@ -104,22 +95,6 @@ export class MetadataRefresher {
       }
       return changed;
     });
-  }
-
-  #schedule(delayMs: number): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => void this.#tick(), delayMs);
-    this.#timer.unref();
-  }
-
-  async #tick(): Promise<void> {
-    try {
-      const summary = await this.refreshOnce();
-      if (summary.checked > 0) this.#opts.logger.debug(summary, 'IdP metadata refreshed');
-    } catch (err) {
-      this.#opts.logger.error({ err }, 'IdP metadata refresh failed');
-    }
-    this.#schedule(this.#opts.intervalMs);
   }
 }
 

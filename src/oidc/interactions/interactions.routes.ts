@@ -6,7 +6,7 @@ import { formBody, forms, hostedPages, InteractionError, InteractionFlow, type D
 import { hasSecondFactor, holdForSecondFactor } from './second-factor.ts';
 import type { EnterpriseSsoHook } from './enterprise-sso.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
-import { emailPage, passwordPage } from './views.ts';
+import { continuePage, emailPage, passwordPage } from './views.ts';
 import { socialLinks } from '../../federation/platform-sign-in.ts';
 
 const email = z.email().max(320);
@@ -63,8 +63,8 @@ export function interactionRoutes(deps: InteractionDeps, sso: EnterpriseSsoHook)
     }
     const to = await sso.redirectFor(normalizeEmail(parsed.data), details);
     if (to) {
-      ctx.status = 303;
-      return ctx.redirect(to);
+      ctx.body = continuePage(to);
+      return;
     }
     ctx.body = passwordPage(flow.action(details, 'password'), flow.csrfOf(details), parsed.data);
   });

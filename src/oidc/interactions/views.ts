@@ -7,15 +7,16 @@ export function escapeHtml(value: string): string {
 export interface Page {
   title: string;
   body: string;
+  head?: string;
 }
 
-export function layout({ title, body }: Page): string {
+export function layout({ title, body, head = '' }: Page): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Gatehouse</title>
+<title>${escapeHtml(title)} · Gatehouse</title>${head}
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #111; }
   main { max-width: 24rem; margin: 4rem auto; padding: 2rem; background: #fff; border-radius: .5rem; box-shadow: 0 1px 3px #0003; }
@@ -77,6 +78,19 @@ export function orgPage(action: string, csrf: string, orgs: { id: string; name: 
   return layout({
     title: 'Choose an organization',
     body: form(action, csrf, `  <ul>${orgs.map((o) => `<li><button type="submit" name="organization" value="${escapeHtml(o.id)}">${escapeHtml(o.name)} <small>(${escapeHtml(o.slug)})</small></button></li>`).join('')}</ul>`),
+  });
+}
+
+/**
+ * Hands a posted form on to another site (an IdP) by a new navigation: a redirect of the POST
+ * itself would stay under the page's `form-action 'self'`, which browsers apply to redirects.
+ */
+export function continuePage(to: string): string {
+  const href = escapeHtml(to);
+  return layout({
+    title: 'Continue to your company sign-in',
+    head: `\n<meta http-equiv="refresh" content="0;url=${href}">`,
+    body: `<p><a href="${href}">Continue to your company sign-in</a></p>`,
   });
 }
 
