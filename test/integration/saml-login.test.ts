@@ -3,7 +3,9 @@ import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
 import { FormAgent } from '../helpers/browser.ts';
 import { finishAtProduct, personAt, postToAcs, redeem, samlSetup, startSamlLogin } from '../helpers/saml-flow.ts';
 import { samlResponse } from '../helpers/saml-idp-response.ts';
-import { redirectUri, relyingParty, signIn } from '../helpers/sign-in.ts';
+import { createMember, redirectUri, relyingParty, signIn } from '../helpers/sign-in.ts';
+import { createOrg } from '../helpers/factories.ts';
+import { readRedirectRequest } from '../helpers/saml-idp.ts';
 
 // Sign-in through a SAML connection end to end: the product (openid-client) → Gatehouse's hosted
 // login → the test IdP (xml-crypto, node:crypto; not node-saml) → the ACS → an org-scoped ID token.
@@ -120,4 +122,30 @@ test('SP metadata names the entity, the ACS (HTTP-POST) and the SP certificate f
   expect(xml).toMatch(/<KeyDescriptor use="encryption">/);
   expect(xml.replace(/\s/g, '').split(cert).length - 1).toBe(2);
   expect(xml).not.toContain('PRIVATE');
+});
+
+test('takeover refused end to end: an org\'s IdP asserting the address of someone else\'s account signs in an org-managed account, not that person', async () => {
+  const victimOrg = await createOrg(t);
+  const victim = await createMember(t, [[victimOrg, 'admin']], 'victim');
+  const attacker = await samlSetup(t, {}, { preset: 'okta', defaultRole: 'admin' });
+  // The attacker's IdP is reached through its connection's start URL (the victim's domain is not the attacker's).
+  const verifier = oidc.randomPKCECodeVerifier();
+  const [state, nonce] = [oidc.randomState(), oidc.randomNonce()];
+  const url = oidc.buildAuthorizationUrl(rp, { redirect_uri: redirectUri, scope: 'openid email org', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce });
+  const agent = new FormAgent();
+  const first = await agent.follow(url.href, t.url);
+  const uid = /\/interaction\/([^/?]+)/.exec(first.url)![1];
+  const toIdp = await agent.request(`${t.url}/interaction/${uid}/sso/${attacker.connection.id}`);
+  const request = readRedirectRequest(toIdp.location!, attacker.sp.certificatePem);
+  const response = samlResponse(attacker.idp, attacker.sp, { email: victim.email, givenName: 'Not', familyName: 'Victim', groups: [] }, { shape: 'okta', inResponseTo: request.id });
+  const claims = await finishAtProduct(t, rp, { page: first, verifier, state, nonce, agent }, await postToAcs(agent, attacker, response.base64));
+
+  expect(claims.org_id).toBe(attacker.org.orgId);
+  expect(claims.sub).not.toBe(victim.id);
+  expect(claims.email_verified).toBe(false);
+  const accounts = await t.db.withoutOrg((em) => em.execute<{ id: string; managed_by_org_id: string | null }[]>('SELECT id, managed_by_org_id FROM users WHERE email = ? ORDER BY created_at', [victim.email]));
+  expect(accounts).toEqual([{ id: victim.id, managed_by_org_id: null }, { id: claims.sub, managed_by_org_id: attacker.org.orgId }]);
+  const victimMemberships = await t.db.inOrg(attacker.org.orgId, (em) => em.execute('SELECT 1 FROM memberships WHERE user_id = ?', [victim.id]));
+  expect(victimMemberships).toEqual([]);
+  expect(await t.db.withoutOrg((em) => em.execute('SELECT 1 FROM user_identities WHERE user_id = ?', [victim.id]))).toEqual([]);
 });
