@@ -4,6 +4,7 @@ import { createOrg, type TestOrg } from '../helpers/factories.ts';
 import { certificateBody, entraMetadata, oktaEntityId, oktaMetadata, oktaSsoUrl, testCertificate } from '../helpers/idp-metadata.ts';
 import { startMetadataServer, type MetadataServer } from '../helpers/metadata-server.ts';
 import { auditEventsOf } from '../helpers/snapshot.ts';
+import { samlConnection } from '../helpers/sso.ts';
 
 // The connections API through the real app and PostgreSQL; IdP metadata is served from loopback.
 let t: TestApp;
@@ -188,4 +189,15 @@ test('an IdP certificate ending in 10 days: expiresSoon in the API and one certi
   const got = await a.owner.api('GET', path(a, `/${created.body.id}`));
   expect(got.body.saml.certificates[0].expiresSoon).toBe(true);
   expect(got.text).not.toContain('warnedFingerprints');
+});
+
+test('a hand-entered IdP certificate that comes within 30 days of its end is reported by the refresher, once', async () => {
+  // Made as it was before it came near its end: no warning at creation (the fixture writes the row directly).
+  const connection = await samlConnection(t, a.orgId, { idpEntityId: 'https://idp.example/hand', ssoUrl: 'https://idp.example/sso', certificates: [testCertificate('Hand-entered ending soon', 5)] });
+  expect(await eventsOf(a.orgId, connection.id, 'connection.certificate_expiring')).toHaveLength(0);
+  await t.app.metadataRefresher.refreshOnce();
+  await t.app.metadataRefresher.refreshOnce();
+  const events = await eventsOf(a.orgId, connection.id, 'connection.certificate_expiring');
+  expect(events).toHaveLength(1);
+  expect(events[0]!.after).toMatchObject({ subject: 'CN=Hand-entered ending soon', expired: false });
 });

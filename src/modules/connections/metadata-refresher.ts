@@ -29,7 +29,7 @@ const meta = { ip: null, userAgent: 'gatehouse metadata refresher', requestId: n
 /**
  * Re-fetches the metadata of SAML connections that have an idpMetadataUrl, so an IdP's certificate
  * rollover reaches us before its old certificate ends; reports IdP certificates that end within
- * 30 days (once each). Every node runs it: a row lock serialises them, and the second finds
+ * 30 days (once each), those entered by hand included. Every node runs it: a row lock serialises them, and the second finds
  * nothing new to write. A fetch or parse failure keeps the old metadata and is logged; no error
  * escapes the timer.
  */
@@ -60,18 +60,30 @@ export class MetadataRefresher {
 
   async #refreshAll(): Promise<RefreshSummary> {
     const summary: RefreshSummary = { checked: 0, changed: 0, failed: 0 };
-    for (const row of await this.#opts.platform.samlConnectionsWithMetadataUrl()) {
+    for (const row of await this.#opts.platform.samlConnectionsForRefresh()) {
       // Many connections can take long: stop() waits for the one in hand only.
       if (this.#job.stopping) break;
       summary.checked++;
       try {
-        if (await this.#refreshConnection(row.org_id, row.id, row.metadata_url)) summary.changed++;
+        if (!row.metadata_url) await this.#checkCertificates(row.org_id, row.id);
+        else if (await this.#refreshConnection(row.org_id, row.id, row.metadata_url)) summary.changed++;
       } catch (err) {
         summary.failed++;
         this.#opts.logger.warn({ connectionId: row.id, orgId: row.org_id, reason: (err as Error).message }, 'IdP metadata refresh failed; the connection keeps its metadata');
       }
     }
     return summary;
+  }
+
+  /** Certificates entered by hand have no metadata to re-fetch; they are only watched for their end. */
+  async #checkCertificates(orgId: string, id: string): Promise<void> {
+    await this.#opts.db.inOrg(orgId, async (em) => {
+      const connections = new ConnectionsRepository(em);
+      const connection = await connections.findForUpdate(id);
+      if (!connection?.saml) return;
+      await warnExpiringCertificates(new OrgScope(orgId, em, null, meta), connection);
+      await connections.save();
+    });
   }
 
   /** Fetches outside any transaction; then applies the result to the locked row. True when the IdP changed. */

@@ -222,13 +222,10 @@ export class PlatformRepository {
     ));
   }
 
-  /** SAML connections of every org whose IdP metadata is re-fetched from a URL (metadata-refresher.ts). */
-  samlConnectionsWithMetadataUrl(): Promise<{ id: string; org_id: string; metadata_url: string }[]> {
+  /** Every SAML connection, with its metadata URL if it has one: the refresher's round (metadata, certificate expiry). */
+  samlConnectionsForRefresh(): Promise<{ id: string; org_id: string; metadata_url: string | null }[]> {
     return this.#db.asPlatform((em) => em.execute(
-      `SELECT id, org_id, saml->>'metadataUrl' AS metadata_url
-         FROM connections
-        WHERE type = 'saml' AND saml->>'metadataUrl' IS NOT NULL
-        ORDER BY id`,
+      `SELECT id, org_id, saml->>'metadataUrl' AS metadata_url FROM connections WHERE type = 'saml' ORDER BY id`,
     ));
   }
 }
