@@ -8,6 +8,7 @@ import { ApiKeysService } from '../modules/api-keys/api-keys.service.ts';
 import { createOrganization } from '../modules/orgs/orgs.service.ts';
 import { hashPassword } from '../modules/users/password.ts';
 import { email, name } from '../http/schemas.ts';
+import { checkedArgs } from './args.ts';
 
 const input = z.object({
   orgName: name,
@@ -20,12 +21,8 @@ const systemMeta = { ip: null, userAgent: 'gatehouse bootstrap', requestId: null
 
 /** `gatehouse bootstrap`: the first org, its owner, and an owner API key for the management API. */
 export async function bootstrap(config: Config, logger: Logger, raw: Record<string, unknown>): Promise<number> {
-  const parsed = input.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) console.error(`${String(issue.path[0])}: ${issue.message}`);
-    return 2;
-  }
-  const args = parsed.data;
+  const args = checkedArgs(input, raw);
+  if (!args) return 2;
   const db = await openDatabase(databaseOptions(config, logger));
   try {
     const passwordHash = await hashPassword(args.ownerPassword);

@@ -8,6 +8,7 @@ import { domainName } from '../modules/domains/domain-name.ts';
 import { DomainsService } from '../modules/domains/domains.service.ts';
 import { OrgsRepository } from '../modules/orgs/orgs.repository.ts';
 import { OrgScope } from '../modules/scope.ts';
+import { checkedArgs } from './args.ts';
 
 const input = z.object({ org: z.uuid('an org id (uuid)'), domain: domainName });
 
@@ -18,12 +19,8 @@ const systemMeta = { ip: null, userAgent: 'gatehouse domains verify', requestId:
  * DNS (audited as the system, verifiedBy 'operator'). 0 done, 1 refused, 2 bad arguments.
  */
 export async function domainsVerifyCommand(config: Config, logger: Logger, orgId: string, domain: string): Promise<number> {
-  const parsed = input.safeParse({ org: orgId, domain });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) console.error(`${String(issue.path[0])}: ${issue.message}`);
-    return 2;
-  }
-  const args = parsed.data;
+  const args = checkedArgs(input, { org: orgId, domain });
+  if (!args) return 2;
   const db = await openDatabase(databaseOptions(config, logger));
   try {
     // One transaction in the org: the claim, its verification and the audit event together.
