@@ -7,10 +7,15 @@ import { DomainsService } from '../../src/modules/domains/domains.service.ts';
 import { OrgScope } from '../../src/modules/scope.ts';
 import { cliSandbox } from '../helpers/cli.ts';
 
-// `gatehouse domains verify` as an operator runs it: the real binary, its own process, an
-// embedded database in a temp dir. The test opens that database itself (between runs, as the
-// data dir admits one process at a time) to see the rows and the audit trail.
-const cli = cliSandbox();
+// `gatehouse domains verify` as an operator runs it: the real binary, its own process, on the
+// test PostgreSQL when there is one (else an embedded database in a temp dir, which the test
+// opens itself between runs, as the data dir admits one process at a time) to see the rows and
+// the audit trail.
+const postgres = process.env.TEST_DATABASE_URL;
+const cli = cliSandbox(postgres ? { DATABASE_URL: postgres } : {});
+const suffix = randomUUID().slice(0, 8);
+const acme = `acme-${suffix}.example`;
+const other = `other-${suffix}.example`;
 const run = (args: string[]) => cli.run(args);
 let orgA: string;
 let orgB: string;
@@ -18,7 +23,7 @@ let orgB: string;
 afterAll(() => cli.cleanup());
 
 async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase({ dataDir: cli.dataDir, logger: pino({ level: 'silent' }) });
+  const db = await openDatabase({ databaseUrl: postgres, dataDir: cli.dataDir, logger: pino({ level: 'silent' }) });
   try {
     return await fn(db);
   } finally {
@@ -43,17 +48,17 @@ async function bootstrap(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  orgA = await bootstrap('Acme');
-  orgB = await bootstrap('Other');
+  orgA = await bootstrap(`Acme ${suffix}`);
+  orgB = await bootstrap(`Other ${suffix}`);
 }, 60_000);
 
 test('domains verify marks the domain verified by the operator, made and audited in the org', async () => {
-  const res = await run(['domains', 'verify', '--org', orgA, '--domain', 'Acme.Example.']);
+  const res = await run(['domains', 'verify', '--org', orgA, '--domain', `${acme.toUpperCase()}.`]);
   expect(res.code).toBe(0);
-  expect(res.stdout.trim()).toBe(`domain acme.example verified for org ${orgA}`);
+  expect(res.stdout.trim()).toBe(`domain ${acme} verified for org ${orgA}`);
   const { domains, events } = await stateOf(orgA);
-  expect(domains).toEqual([{ id: expect.any(String), domain: 'acme.example', verified_at: expect.anything(), verified_by: 'operator' }]);
-  expect(events).toEqual([{ type: 'domain.verified', actor_type: 'system', actor_id: null, target_id: domains[0]!.id, after: expect.objectContaining({ domain: 'acme.example', verifiedBy: 'operator' }) }]);
+  expect(domains).toEqual([{ id: expect.any(String), domain: acme, verified_at: expect.anything(), verified_by: 'operator' }]);
+  expect(events).toEqual([{ type: 'domain.verified', actor_type: 'system', actor_id: null, target_id: domains[0]!.id, after: expect.objectContaining({ domain: acme, verifiedBy: 'operator' }) }]);
 
   const audit = await run(['audit', 'verify', '--org', orgA, '--json']);
   expect(JSON.parse(audit.stdout)).toMatchObject({ intact: true });
@@ -61,7 +66,7 @@ test('domains verify marks the domain verified by the operator, made and audited
 
 test('verifying it again says so and changes nothing', async () => {
   const before = await stateOf(orgA);
-  const res = await run(['domains', 'verify', '--org', orgA, '--domain', 'acme.example']);
+  const res = await run(['domains', 'verify', '--org', orgA, '--domain', acme]);
   expect(res.code).toBe(0);
   expect(res.stdout).toContain('already verified');
   expect(await stateOf(orgA)).toEqual(before);
@@ -69,9 +74,9 @@ test('verifying it again says so and changes nothing', async () => {
 
 test('a domain another org holds verified: exit 1 with the reason, nothing changed', async () => {
   const before = await stateOf(orgB);
-  const res = await run(['domains', 'verify', '--org', orgB, '--domain', 'acme.example']);
+  const res = await run(['domains', 'verify', '--org', orgB, '--domain', acme]);
   expect(res.code).toBe(1);
-  expect(res.stderr).toMatch(/domain\.taken: acme\.example is already verified by another organization/);
+  expect(res.stderr).toContain(`domain.taken: ${acme} is already verified by another organization`);
   expect(await stateOf(orgB)).toEqual(before);
 }, 60_000);
 
@@ -85,11 +90,11 @@ test('an org that does not exist: exit 1, nothing made', async () => {
 
 test('a pending claim the org added is the row that gets verified', async () => {
   const claim = await withDb((db) => db.inOrg(orgB, (em) =>
-    new DomainsService(new OrgScope(orgB, em, null, { ip: null, userAgent: 'test', requestId: null }), txtResolver({})).add('other.example')));
-  const res = await run(['domains', 'verify', '--org', orgB, '--domain', 'other.example']);
+    new DomainsService(new OrgScope(orgB, em, null, { ip: null, userAgent: 'test', requestId: null }), txtResolver({})).add(other)));
+  const res = await run(['domains', 'verify', '--org', orgB, '--domain', other]);
   expect(res.code).toBe(0);
   const { domains, events } = await stateOf(orgB);
-  expect(domains).toEqual([expect.objectContaining({ id: claim.id, domain: 'other.example', verified_by: 'operator' })]);
+  expect(domains).toEqual([expect.objectContaining({ id: claim.id, domain: other, verified_by: 'operator' })]);
   expect(events.map((e) => e.type)).toEqual(['domain.added', 'domain.verified']);
 }, 60_000);
 
