@@ -44,19 +44,26 @@ async function userFor(em: EntityManager, connection: Connection, profile: SsoPr
   const provider = connectionProvider(connection.id);
   const email = normalizeEmail(profile.email);
   const known = await identities.touch(provider, profile.subject, email);
-  if (known) return (await users.findById(known))!;
+  if (known) {
+    const user = (await users.findById(known))!;
+    // Linked while the org held the person's domain: only while it still does (DESIGN.md).
+    if (user.managedByOrgId !== connection.orgId && !(await inVerifiedDomain(em, connection.orgId, user.email))) {
+      throw new SsoError(403, 'sso.domain_not_verified', 'This account\'s email domain is no longer verified by the organization. Contact your administrator.');
+    }
+    return user;
+  }
   const name = [profile.givenName, profile.familyName].filter(Boolean).join(' ') || null;
-  const user = (await inVerifiedDomain(em, email))
+  const user = (await inVerifiedDomain(em, connection.orgId, email))
     ? ((await users.findByEmail(email)) ?? (await users.create({ email, name, passwordHash: null })))
     : ((await users.findManaged(connection.orgId, email)) ?? (await users.create({ email, name, passwordHash: null, managedByOrgId: connection.orgId })));
   await identities.link({ userId: user.id, provider, connectionId: connection.id, subject: profile.subject, email });
   return user;
 }
 
-/** Whether the address is in a domain the transaction's org verified (RLS shows only its own rows). */
-async function inVerifiedDomain(em: EntityManager, email: string): Promise<boolean> {
+/** Whether the address is in a domain the org verified (named as well as enforced by RLS: the no-takeover rule rests on it). */
+async function inVerifiedDomain(em: EntityManager, orgId: string, email: string): Promise<boolean> {
   const domain = email.slice(email.lastIndexOf('@') + 1);
-  const rows = await em.execute('SELECT 1 FROM domains WHERE domain = ? AND verified_at IS NOT NULL', [domain]);
+  const rows = await em.execute('SELECT 1 FROM domains WHERE org_id = ? AND domain = ? AND verified_at IS NOT NULL', [orgId, domain]);
   return rows.length > 0;
 }
 

@@ -5,6 +5,7 @@ import type { Connection } from '../modules/connections/connection.entity.ts';
 import { InteractionError, InteractionFlow, ssoAmr, type Details, type InteractionDeps } from '../oidc/interactions/flow.ts';
 import { provisionSsoLogin } from './jit.ts';
 import { platformSignInUser } from './platform-accounts.ts';
+import { idpInitiatedPage } from './sso-views.ts';
 import { SsoError } from './sso-edge.ts';
 import type { SsoProfile } from './sso-profile.ts';
 import type { SsoRequestRow, SsoRequestsRepository } from './sso-requests.repository.ts';
@@ -67,15 +68,34 @@ export class SsoLogins {
     return this.#signIn(ctx, details, row);
   }
 
-  /** The first step of an interaction: an IdP-initiated login's answer, if this browser carries one. */
+  /**
+   * The first step of an interaction, when this browser carries an IdP-initiated login's answer:
+   * a page asking the person to continue as that identity (true then). A login started at an IdP
+   * can be forced on a browser by any page that posts to the ACS; confirming it shows whose
+   * identity it is before it signs anyone in (login CSRF).
+   */
   async pickUpIdpInitiated(ctx: Context, details: Details): Promise<boolean> {
     const ticket = ctx.cookies.get(ticketCookie, { signed: true });
-    if (!ticket) return false;
-    ctx.cookies.set(ticketCookie, null, { path: '/interaction' });
-    const row = await this.#deps.db.withoutOrg((em) => this.#requests.takeOutcome(em, ticket, null));
-    if (!row) return false;
-    await this.#signIn(ctx, details, row);
+    const row = ticket ? await this.#requests.findTicket(ticket) : null;
+    const connection = row?.connection_id ? await this.#deps.platform.findConnection(row.connection_id) : null;
+    if (!row || !connection?.active) {
+      if (ticket) ctx.cookies.set(ticketCookie, null, { path: '/interaction' });
+      return false;
+    }
+    ctx.type = 'html';
+    ctx.body = idpInitiatedPage(this.flow.action(details, 'sso/ticket'), this.flow.csrfOf(details), row.outcome!.email, connection.name);
     return true;
+  }
+
+  /** The person's answer to that page: continue as the IdP's identity, or sign in another way. */
+  async confirmIdpInitiated(ctx: Context, details: Details, accepted: boolean): Promise<void> {
+    const ticket = ctx.cookies.get(ticketCookie, { signed: true });
+    ctx.cookies.set(ticketCookie, null, { path: '/interaction' });
+    const row = ticket ? await this.#deps.db.withoutOrg((em) => this.#requests.takeOutcome(em, ticket, null)) : null;
+    if (accepted && row) return this.#signIn(ctx, details, row);
+    if (accepted) throw new InteractionError(400, 'This sign-in from your identity provider has expired. Start again from the application.');
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${encodeURIComponent(details.uid)}`);
   }
 
   async #signIn(ctx: Context, details: Details, row: SsoRequestRow): Promise<void> {

@@ -79,6 +79,15 @@ export class SsoRequestsRepository {
     });
   }
 
+  /** An IdP-initiated answer waiting for its browser (not taken): for the confirmation page. */
+  findTicket(id: string): Promise<SsoRequestRow | null> {
+    return this.#db.withoutOrg(async (em) => {
+      const rows = await em.execute<SsoRequestRow[]>(
+        'SELECT * FROM sso_requests WHERE id = ? AND interaction_uid IS NULL AND outcome IS NOT NULL AND expires_at > now()', [id]);
+      return rows[0] ? rowOf(rows[0]) : null;
+    });
+  }
+
   /** The verified outcome of request `id`, for the interaction `interactionUid` only, taken once (deleted). */
   takeOutcome(em: EntityManager, id: string, interactionUid: string | null): Promise<SsoRequestRow | null> {
     return em.execute<SsoRequestRow[]>(

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { hostedPages, InteractionError } from '../oidc/interactions/flow.ts';
-import { escapeHtml, layout } from '../oidc/interactions/views.ts';
+import { formBody, forms, hostedPages, InteractionError } from '../oidc/interactions/flow.ts';
+import { chooserPage } from './sso-views.ts';
 import { ssoRejections } from './oidc-code-flow.ts';
 import type { SsoDeps, SsoEdge } from './sso-edge.ts';
 
@@ -10,6 +10,7 @@ const connectionId = z.uuid();
 /**
  * The hosted sign-in's SSO steps, all at the browser's own interaction:
  * - /interaction/:uid/sso/choose/:domain: several connections for a domain, pick one;
+ * - /interaction/:uid/sso/ticket: continue (or not) as an IdP-initiated login's identity;
  * - /interaction/:uid/sso/:connectionId: start an SP-initiated login at that connection's IdP;
  * - /interaction/:uid/sso/done/:requestId: the IdP's verified answer; provision and finish.
  */
@@ -23,9 +24,14 @@ export function ssoRoutes(deps: SsoDeps, edges: { saml: SsoEdge; oidc: SsoEdge }
     const details = await flow.load(ctx, false);
     const connections = await deps.platform.connectionsForDomain(ctx.params.domain!.toLowerCase());
     if (connections.length === 0) throw new InteractionError(404, 'No single sign-on is set up for this domain. Start again from the application.');
-    const items = connections.map((c) => `<li><a href="${escapeHtml(flow.action(details, `sso/${c.id}`))}">${escapeHtml(c.name)}</a></li>`).join('\n');
     ctx.type = 'html';
-    ctx.body = layout({ title: 'Choose how to sign in', body: `<p>${escapeHtml(connections[0]!.org_name)} offers several ways to sign in:</p>\n<ul>\n${items}\n</ul>` });
+    ctx.body = chooserPage(connections[0]!.org_name, connections.map((c) => ({ name: c.name, href: flow.action(details, `sso/${c.id}`) })));
+  });
+
+  // The answer to the confirmation of an IdP-initiated login (sso-logins.ts).
+  router.post('/ticket', forms, async (ctx) => {
+    const details = await flow.load(ctx, true);
+    await deps.logins.confirmIdpInitiated(ctx, details, formBody(ctx).decline === undefined);
   });
 
   router.get('/done/:requestId', async (ctx) => {

@@ -20,3 +20,26 @@ export async function revokeOidcGrantsInOrg(scope: OrgScope, userId: string): Pr
   await grantOrgs.deleteFor(userId);
   if (grants.length) await recordAudit(scope, { type: 'oidc.grants_revoked', target: { type: 'user', id: userId }, after: { grants: grants.length } });
 }
+
+/**
+ * SSO enforcement turned on: the org's grants of members in its verified domains that did not
+ * come through its own SSO end now, so no existing password session keeps getting tokens for
+ * the org (a new authorization goes through the sign-in, which enforces). Row-level security
+ * hides other orgs' connections, so their SSO counts as none here.
+ */
+export async function revokeGrantsWithoutOrgSso(scope: OrgScope): Promise<void> {
+  const rows = await scope.em.execute<{ grant_id: string }[]>(
+    `SELECT g.grant_id FROM oidc_grant_orgs g
+       JOIN users u ON u.id = g.user_id
+       JOIN domains d ON d.org_id = g.org_id AND d.verified_at IS NOT NULL AND d.domain = split_part(lower(u.email), '@', 2)
+       LEFT JOIN connections c ON c.id = g.sso_connection_id AND c.org_id = g.org_id
+      WHERE g.org_id = ? AND c.id IS NULL`, [scope.orgId]);
+  const models = new OidcModelsRepository(scope.em);
+  const grantOrgs = new GrantOrgsRepository(scope.em);
+  for (const { grant_id: grantId } of rows) {
+    await models.deleteByGrantId(grantId, GRANTABLE_MODELS);
+    await models.destroy('Grant', grantId);
+    await grantOrgs.delete(grantId);
+  }
+  if (rows.length) await recordAudit(scope, { type: 'oidc.grants_revoked', after: { grants: rows.length, reason: 'sso_enforced' } });
+}

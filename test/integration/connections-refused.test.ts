@@ -95,10 +95,13 @@ test('an admin cannot hand out the owner role through a connection (403)', async
   await expectRefused(a, post(manual({ roleRules: [{ group: 'g', role: 'owner' }] }), admin), 403, 'role.above_caller');
 });
 
-test('IdP-initiated login without a login URL, or with an http one, is refused (400)', async () => {
+test('IdP-initiated login without a login URL, with an http one, or on an origin no registered app uses, is refused (400)', async () => {
   const res = await expectRefused(a, post(manual({ allowIdpInitiated: true })), 400, 'request.invalid');
   expect(res.body.errors[0].field).toBe('body.idpInitiatedLoginUrl');
   await expectRefused(a, post(manual({ allowIdpInitiated: true, idpInitiatedLoginUrl: 'http://app.example.com/login' })), 400, 'request.invalid');
+  // Not the origin of any registered app: a connection cannot send browsers to a site it picks.
+  const elsewhere = await expectRefused(a, post(manual({ allowIdpInitiated: true, idpInitiatedLoginUrl: 'https://evil.example/landing' })), 400, 'request.invalid');
+  expect(elsewhere.body.errors[0]).toMatchObject({ field: 'body.idpInitiatedLoginUrl', message: expect.stringContaining('not the origin of a registered application') });
   await expectRefused(a, () => a.owner.api('PATCH', path(a, `/${existing.saml}`), { allowIdpInitiated: true }), 400, 'request.invalid');
 });
 

@@ -5,6 +5,7 @@ import { certificateBody, entraMetadata, oktaEntityId, oktaMetadata, oktaSsoUrl,
 import { startMetadataServer, type MetadataServer } from '../helpers/metadata-server.ts';
 import { auditEventsOf } from '../helpers/snapshot.ts';
 import { samlConnection } from '../helpers/sso.ts';
+import { createPlatformClient } from '../../src/oidc/clients.service.ts';
 
 // The connections API through the real app and PostgreSQL; IdP metadata is served from loopback.
 let t: TestApp;
@@ -25,6 +26,8 @@ beforeAll(async () => {
   idp = await startMetadataServer();
   t = await startApp();
   a = await createOrg(t);
+  // The product whose login-initiation URLs IdP-initiated logins may land on.
+  await createPlatformClient(t.db, t.app.services.secrets, { name: 'App', redirectUris: ['https://app.example.com/callback'] });
 });
 afterAll(async () => {
   await t.close();

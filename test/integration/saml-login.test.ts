@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
-import { FormAgent } from '../helpers/browser.ts';
+import { FormAgent, readForm } from '../helpers/browser.ts';
 import { finishAtProduct, personAt, postToAcs, redeem, samlSetup, startSamlLogin } from '../helpers/saml-flow.ts';
 import { samlResponse } from '../helpers/saml-idp-response.ts';
 import { createMember, redirectUri, relyingParty, signIn } from '../helpers/sign-in.ts';
@@ -100,11 +100,34 @@ test('IdP-initiated login: the ACS sends the browser to the product, whose autho
   const acs = await postToAcs(agent, setup, response.base64);
   expect(acs.status).toBe(303);
   expect(acs.location).toBe(loginUrl);
-  // The product's login URL starts a normal authorization request in the same browser.
+  // The product's login URL starts a normal authorization request in the same browser, which
+  // asks the person to continue as the IdP's identity before signing anyone in (login CSRF).
   const started = await signIn(t, rp, {}, { email: '', password: '' }, undefined, agent);
-  expect(started.page.location?.startsWith(redirectUri)).toBe(true);
-  const claims = await redeem(rp, started, started.page.location!);
+  expect(started.page.status).toBe(200);
+  expect(started.page.html).toContain(`as <strong>${email}</strong>`);
+  const confirm = readForm(started.page.html, started.page.url);
+  const forged = await agent.request(confirm.action, { form: { csrf: 'forged' } });
+  expect(forged.status).toBe(403);
+  const accepted = await agent.request(confirm.action, { form: confirm.fields });
+  const back = await agent.follow(accepted.location!, t.url);
+  expect(back.location?.startsWith(redirectUri)).toBe(true);
+  const claims = await redeem(rp, started, back.location!);
   expect(claims).toMatchObject({ org_id: setup.org.orgId, email });
+});
+
+test('IdP-initiated login declined at the confirmation: nobody is signed in, the ticket is gone, the email step is shown', async () => {
+  const setup = await samlSetup(t, { allowIdpInitiated: true, idpInitiatedLoginUrl: 'https://app.example.test/login' }, { preset: 'okta' });
+  const email = personAt(setup);
+  const agent = new FormAgent();
+  await postToAcs(agent, setup, samlResponse(setup.idp, setup.sp, { email }, { shape: 'okta' }).base64);
+  const started = await signIn(t, rp, {}, { email: '', password: '' }, undefined, agent);
+  const confirm = readForm(started.page.html, started.page.url);
+  const declined = await agent.request(confirm.action, { form: { ...confirm.fields, decline: '1' } });
+  expect(declined.status).toBe(303);
+  const page = await agent.follow(declined.location!, t.url);
+  expect(page.html).toContain('name="email"');
+  const users = await t.db.withoutOrg((em) => em.execute('SELECT 1 FROM users WHERE email = ?', [email]));
+  expect(users).toEqual([]);
 });
 
 test('SP metadata names the entity, the ACS (HTTP-POST) and the SP certificate for signing and encryption', async () => {

@@ -69,6 +69,18 @@ describe('JIT provisioning', () => {
     expect(await membership(org.orgId, userId)).toEqual({ role: 'member', source: 'sso' });
   });
 
+  test('a link made while the org held the domain stops working when it no longer does', async () => {
+    const org = await createOrg(t);
+    const domain = uniqueDomain();
+    await verifiedDomain(t, org.orgId, domain);
+    const connection = await connectionFor(org);
+    const who = profile(`leaver@${domain}`);
+    const { userId } = await provisionSsoLogin(t.db, connection, who, meta);
+    await t.db.inOrg(org.orgId, (em) => em.execute('DELETE FROM domains WHERE domain = ?', [domain]));
+    await expect(provisionSsoLogin(t.db, connection, who, meta)).rejects.toMatchObject({ status: 403, code: 'sso.domain_not_verified' });
+    expect((await auditEventsOf(t, org.orgId, 'sso.login')).filter((e) => e.target_id === userId)).toHaveLength(1);
+  });
+
   test('takeover refused: an email outside the org\'s verified domains gets an org-managed account, never the person\'s own', async () => {
     const attacker = await createOrg(t);
     const victimOrg = await createOrg(t);
@@ -263,6 +275,9 @@ describe('SSO enforcement', () => {
     const otherTokens = await oidc.authorizationCodeGrant(rp, new URL(fromOther.page.location!), { pkceCodeVerifier: fromOther.verifier, expectedState: fromOther.state, expectedNonce: fromOther.nonce });
 
     await org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}`, { ssoEnforced: true });
+    // The password grant in the org ended when enforcement began (no silent reuse of its session's grant).
+    const [revoked] = await auditEventsOf(t, org.orgId, 'oidc.grants_revoked');
+    expect(revoked!.after).toEqual({ grants: 1, reason: 'sso_enforced' });
     await expect(oidc.refreshTokenGrant(rp, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     await expect(oidc.refreshTokenGrant(rp, otherTokens.refresh_token!, { organization: org.orgId })).rejects.toMatchObject({ error: 'invalid_grant' });
     // The grant in the other org still works there.

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/sql';
 import { ValidationError } from '../../errors.ts';
 import { grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
@@ -25,11 +26,20 @@ export async function checkRoleRules(scope: OrgScope, rules: RoleRule[]): Promis
   return rules;
 }
 
-/** An IdP-initiated login needs somewhere to land: the product's login-initiation URL. */
-export function checkIdpInitiated(allow: boolean, loginUrl: string | null): void {
-  if (allow && !loginUrl) {
-    throw new ValidationError([{ field: 'body.idpInitiatedLoginUrl', message: 'needed when allowIdpInitiated is true (an https URL where the product starts sign-in)' }]);
-  }
+/**
+ * An IdP-initiated login needs somewhere to land: the product's login-initiation URL, on the
+ * origin of one of the product's registered apps (a redirect URI of an active client), so a
+ * connection cannot make Gatehouse send browsers to a site of its own choosing.
+ */
+export async function checkIdpInitiated(em: EntityManager, allow: boolean, loginUrl: string | null): Promise<void> {
+  const field = 'body.idpInitiatedLoginUrl';
+  if (!allow) return;
+  if (!loginUrl) throw new ValidationError([{ field, message: 'needed when allowIdpInitiated is true (an https URL where the product starts sign-in)' }]);
+  const origin = new URL(loginUrl).origin;
+  const rows = await em.execute(
+    `SELECT 1 FROM oauth_clients, unnest(redirect_uris) AS uri
+      WHERE revoked_at IS NULL AND (uri = ? OR starts_with(uri, ?)) LIMIT 1`, [origin, `${origin}/`]);
+  if (rows.length === 0) throw new ValidationError([{ field, message: `${origin} is not the origin of a registered application (a redirect URI of a client)` }]);
 }
 
 /** Fields of the other connection type are refused rather than silently ignored. */

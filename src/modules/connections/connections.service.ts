@@ -105,7 +105,7 @@ export class ConnectionsService {
     const idp = (await resolveSamlIdp(input, null))!;
     const allowIdpInitiated = input.allowIdpInitiated ?? false;
     const idpInitiatedLoginUrl = input.idpInitiatedLoginUrl ?? null;
-    checkIdpInitiated(allowIdpInitiated, idpInitiatedLoginUrl);
+    await checkIdpInitiated(this.#scope.em, allowIdpInitiated, idpInitiatedLoginUrl);
     const sp = generateSpCredentials(`Gatehouse SP ${id}`);
     return {
       saml: {
@@ -132,7 +132,7 @@ export class ConnectionsService {
       idpInitiatedLoginUrl: input.idpInitiatedLoginUrl !== undefined ? input.idpInitiatedLoginUrl : saml.idpInitiatedLoginUrl,
       requireEncryptedAssertions: input.requireEncryptedAssertions ?? saml.requireEncryptedAssertions,
     };
-    checkIdpInitiated(next.allowIdpInitiated, next.idpInitiatedLoginUrl);
+    await checkIdpInitiated(this.#scope.em, next.allowIdpInitiated, next.idpInitiatedLoginUrl);
     return next;
   }
 

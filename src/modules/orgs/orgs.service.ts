@@ -5,6 +5,7 @@ import type { Database } from '../../db/database.ts';
 import type { EntityManager } from '@mikro-orm/sql';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.ts';
 import { UsersRepository, type NewUser } from '../users/users.repository.ts';
+import { revokeGrantsWithoutOrgSso } from '../../oidc/grant-revocation.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import type { MembershipSource } from '../members/membership.entity.ts';
@@ -107,6 +108,7 @@ export class OrgsService {
       throw err;
     }
     await recordAudit(this.#scope, { type: 'org.updated', target: { type: 'org', id: org.id }, before, after: orgView(org) });
+    if (org.ssoEnforced && !before.ssoEnforced) await revokeGrantsWithoutOrgSso(this.#scope);
     return orgView(org);
   }
 
