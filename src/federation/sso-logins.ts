@@ -107,12 +107,12 @@ export class SsoLogins {
     }
     const connection = await this.#deps.platform.findConnection(row.connection_id);
     if (!connection?.active) throw new InteractionError(403, 'This SSO connection is no longer active. Contact your administrator.');
-    const { userId } = await provisionSsoLogin(this.#deps.db, connection, profile, requestMeta(ctx));
+    // Checked before provisioning: a refused sign-in leaves no membership behind.
     const named = details.params.organization;
-    if (typeof named === 'string' && named) {
-      const org = (await this.#deps.platform.orgsOfUser(userId)).find((o) => o.id === named || o.slug === named);
-      if (org?.id !== connection.orgId) throw new InteractionError(403, 'Your company account signs you in to another organization than the one this application asked for.');
+    if (typeof named === 'string' && named && named !== connection.orgId && named !== (await this.#deps.platform.orgSlug(connection.orgId))) {
+      throw new InteractionError(403, 'Your company account signs you in to another organization than the one this application asked for.');
     }
+    const { userId } = await provisionSsoLogin(this.#deps.db, connection, profile, requestMeta(ctx));
     await this.flow.finish(ctx, details, userId, connection.orgId, { connectionId: connection.id, orgId: connection.orgId });
   }
 }

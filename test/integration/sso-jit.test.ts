@@ -231,6 +231,17 @@ describe('the hand-off back into the sign-in', () => {
     const again = await victim.agent.request(`${t.url}/interaction/${victim.uid}/sso/done/${requestId}`);
     expect(again.status).toBe(400);
   });
+
+  test('an authorization request naming another org is refused before anyone is provisioned', async () => {
+    const [org, other] = [await createOrg(t), await createOrg(t)];
+    const domain = uniqueDomain();
+    await verifiedDomain(t, org.orgId, domain);
+    const browser = await startWithHint('', new FormAgent(), { organization: other.slug });
+    const { requestId } = await answered(org, `elsewhere@${domain}`, browser.uid);
+    const done = await browser.agent.request(`${t.url}/interaction/${browser.uid}/sso/done/${requestId}`);
+    expect(done.status).toBe(403);
+    expect(await usersWithEmail(`elsewhere@${domain}`)).toEqual([]);
+  });
 });
 
 describe('SSO enforcement', () => {

@@ -47,3 +47,10 @@ export function refuseFields(body: object, fields: readonly string[], type: stri
   const wrong = fields.filter((f) => (body as Record<string, unknown>)[f] !== undefined);
   if (wrong.length) throw new ValidationError(wrong.map((f) => ({ field: `body.${f}`, message: `not a field of ${type} connections` })));
 }
+
+/** The IdP's metadata, SSO and issuer URLs over https only (production). */
+export function refusePlainHttp(input: object): void {
+  const fields = ['idpMetadataUrl', 'ssoUrl', 'issuer', 'discoveryUrl'];
+  const plain = fields.filter((f) => String((input as Record<string, unknown>)[f] ?? '').startsWith('http:'));
+  if (plain.length) throw new ValidationError(plain.map((f) => ({ field: `body.${f}`, message: 'must be https' })));
+}

@@ -11,7 +11,7 @@ import { ConnectionsService } from './connections.service.ts';
 const connectionParams = orgParams.extend({ id: z.uuid() });
 
 export function connectionRoutes({ config, secrets }: ApiServices): RouteSpec[] {
-  const service = (scope: OrgScope) => new ConnectionsService(scope, { publicUrl: config.publicUrl, secrets });
+  const service = (scope: OrgScope) => new ConnectionsService(scope, { publicUrl: config.publicUrl, secrets, production: config.env === 'production' });
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/connections', zone: 'org', tag: 'connections',

@@ -7,7 +7,7 @@ import { recordAudit } from '../audit/audit.recorder.ts';
 import type { OrgScope } from '../scope.ts';
 import type { Connection, OidcSettings, SamlSettings } from './connection.entity.ts';
 import { oidcOnlyFields, samlOnlyFields, type CreateOidcInput, type CreateSamlInput, type UpdateConnectionInput } from './connection-input.ts';
-import { checkDefaultRole, checkIdpInitiated, checkRoleRules, refuseFields } from './connection-rules.ts';
+import { checkDefaultRole, checkIdpInitiated, checkRoleRules, refuseFields, refusePlainHttp } from './connection-rules.ts';
 import { connectionView, type ConnectionView } from './connection-view.ts';
 import { ConnectionsRepository } from './connections.repository.ts';
 import { resolveSamlIdp } from './idp-source.ts';
@@ -16,6 +16,8 @@ import { warnExpiringCertificates } from './idp-certificates.ts';
 export interface ConnectionsDeps {
   publicUrl: string;
   secrets: SecretBox;
+  /** Production refuses plain-http IdP URLs: whoever sits on the path could swap the IdP's keys. */
+  production: boolean;
 }
 
 const defaultScopes = ['openid', 'email', 'profile'];
@@ -34,6 +36,7 @@ export class ConnectionsService {
 
   async create(input: CreateSamlInput | CreateOidcInput): Promise<ConnectionView> {
     this.#scope.authorize('sso:manage');
+    if (this.#deps.production) refusePlainHttp(input);
     const id = uuidv7();
     const common = {
       id, orgId: this.#scope.orgId, name: input.name, active: true, preset: input.preset ?? 'generic',
@@ -63,6 +66,7 @@ export class ConnectionsService {
 
   async update(id: string, input: UpdateConnectionInput): Promise<ConnectionView> {
     this.#scope.authorize('sso:manage');
+    if (this.#deps.production) refusePlainHttp(input);
     const connection = await this.#find(id, true);
     const before = this.#view(connection);
     refuseFields(input, connection.type === 'saml' ? oidcOnlyFields : samlOnlyFields, connection.type);

@@ -201,6 +201,14 @@ export class PlatformRepository {
     });
   }
 
+  /** An org's slug by its id (null: no such org). */
+  orgSlug(orgId: string): Promise<string | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<{ slug: string }[]>('SELECT slug FROM organizations WHERE id = ?', [orgId]);
+      return rows[0]?.slug ?? null;
+    });
+  }
+
   /** An SSO connection by id, whatever its org: the ACS and callbacks know only the connection. */
   findConnection(id: string): Promise<Connection | null> {
     return this.#db.asPlatform((em) => em.findOne(Connection, { id }, { filters: false }));
