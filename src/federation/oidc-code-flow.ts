@@ -1,6 +1,5 @@
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import * as oidc from 'openid-client';
-import { InteractionError } from '../oidc/interactions/flow.ts';
 import { withCause } from './oidc-discovery.ts';
 import { SsoError, type SsoDeps } from './sso-edge.ts';
 import type { SsoProvider, SsoRequestRow } from './sso-requests.repository.ts';
@@ -76,20 +75,3 @@ export async function redeemCode(ctx: Context, deps: SsoDeps, client: CodeFlowCl
   }
 }
 
-/**
- * The SSO callbacks' rejections: logged with their reason (never a secret), then shown by the
- * hosted pages' error page (flow.ts hostedPages) with their status. Nothing was provisioned:
- * provisioning happens only after SsoLogins.verified.
- */
-export function ssoRejections(): Middleware {
-  return async function ssoRejection(ctx, next) {
-    try {
-      await next();
-    } catch (err) {
-      if (!(err instanceof SsoError)) throw err;
-      const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
-      ctx.state.log?.warn({ code: err.code, reason: err.message, cause, path: ctx.path }, 'SSO sign-in rejected');
-      throw new InteractionError(err.status, err.message);
-    }
-  };
-}

@@ -4,11 +4,11 @@ import * as oidc from 'openid-client';
 import type { Config } from '../../config/config.schema.ts';
 import { hostedPages, InteractionFlow, type InteractionDeps } from '../oidc/interactions/flow.ts';
 import { githubProfile } from './github-profile.ts';
-import { beginCodeFlow, redeemCode, requestOfCallback, ssoRejections, type CodeFlowClient } from './oidc-code-flow.ts';
+import { beginCodeFlow, redeemCode, requestOfCallback, type CodeFlowClient } from './oidc-code-flow.ts';
 import { profileFromClaims } from './oidc-claims.ts';
 import { OidcDiscovery } from './oidc-discovery.ts';
 import { claimsOf } from './upstream-oidc.ts';
-import { SsoError, type SsoDeps } from './sso-edge.ts';
+import { SsoError, ssoRejections, type SsoDeps } from './sso-edge.ts';
 import type { SsoProfile } from './sso-profile.ts';
 
 export type PlatformProvider = 'google' | 'github';

@@ -1,4 +1,4 @@
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.schema.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
@@ -37,4 +37,22 @@ export class SsoError extends InteractionError {
     super(status, message);
     this.code = code;
   }
+}
+
+/**
+ * The SSO steps' rejections: logged with their code and reason (never a secret), then shown by
+ * the hosted pages' error page (flow.ts hostedPages) with their status. Nothing was provisioned:
+ * provisioning happens only after an answer is taken at the browser's interaction.
+ */
+export function ssoRejections(): Middleware {
+  return async function ssoRejection(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      if (!(err instanceof SsoError)) throw err;
+      const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
+      ctx.state.log?.warn({ code: err.code, reason: err.message, cause, path: ctx.path }, 'SSO sign-in rejected');
+      throw new InteractionError(err.status, err.message);
+    }
+  };
 }

@@ -2,8 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { formBody, forms, hostedPages, InteractionError } from '../oidc/interactions/flow.ts';
 import { chooserPage } from './sso-views.ts';
-import { ssoRejections } from './oidc-code-flow.ts';
-import type { SsoDeps, SsoEdge } from './sso-edge.ts';
+import { ssoRejections, type SsoDeps, type SsoEdge } from './sso-edge.ts';
 
 const connectionId = z.uuid();
 

@@ -4,10 +4,10 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import type { Connection } from '../modules/connections/connection.entity.ts';
 import { hostedPages } from '../oidc/interactions/flow.ts';
-import { beginCodeFlow, redeemCode, requestOfCallback, ssoRejections, type CodeFlowClient } from './oidc-code-flow.ts';
+import { beginCodeFlow, redeemCode, requestOfCallback, type CodeFlowClient } from './oidc-code-flow.ts';
 import { hasEmail, profileFromClaims, type Claims } from './oidc-claims.ts';
 import { OidcDiscovery, withCause, type OidcClient } from './oidc-discovery.ts';
-import { SsoError, type SsoDeps, type SsoEdge } from './sso-edge.ts';
+import { SsoError, ssoRejections, type SsoDeps, type SsoEdge } from './sso-edge.ts';
 
 const uuid = z.uuid();
 
