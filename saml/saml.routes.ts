@@ -13,7 +13,18 @@ const REQUEST_TTL_SECONDS = 600;
 
 // The form body holds the base64 SAMLResponse, url-encoded ('+', '/', '=' take three bytes);
 // acceptResponse bounds the response itself at 256 KB of base64.
-const acsForm = bodyParser({ enableTypes: ['form'], formLimit: '1mb' });
+const formParser = bodyParser({ enableTypes: ['form'], formLimit: '1mb' });
+
+/** The ACS's form body; whatever the parser refuses (too large, not the encoding it claims) is the sender's error. */
+const acsForm: Middleware = async function acsForm(ctx, next) {
+  try {
+    await formParser(ctx, async () => {});
+  } catch (err) {
+    if ((err as { status?: number }).status === 413) throw new SsoError(413, 'saml.response_too_large', 'The SAML response is too large.');
+    throw new SsoError(400, 'saml.unreadable', 'The SAML response could not be read. Start again from the application.');
+  }
+  await next();
+};
 
 /** Every SAML page: no caching, no framing; a rejection is a page with a clear message and a warn log, never a stack. */
 function samlPages(deps: SsoDeps): Middleware {
@@ -23,14 +34,14 @@ function samlPages(deps: SsoDeps): Middleware {
       await next();
     } catch (err) {
       const known = err instanceof SsoError;
-      const status = known ? err.status : (err as { status?: number }).status === 413 ? 413 : 500;
+      const status = known ? err.status : 500;
       const log = ctx.state.log ?? deps.logger;
-      if (known || status === 413) log.warn({ code: known ? err.code : 'saml.response_too_large', connectionId: ctx.params?.connectionId }, 'SAML request rejected');
+      if (known) log.warn({ code: err.code, connectionId: ctx.params?.connectionId }, 'SAML request rejected');
       else log.error({ err }, 'SAML endpoint failed');
       ctx.status = status;
       ctx.type = 'html';
       ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
-      const message = known && status < 500 ? err.message : status === 413 ? 'The SAML response is too large.' : `Sign-in could not continue. (request ${ctx.state.requestId})`;
+      const message = known && status < 500 ? err.message : `Sign-in could not continue. (request ${ctx.state.requestId})`;
       ctx.body = messagePage('Single sign-on failed', message);
     }
   };

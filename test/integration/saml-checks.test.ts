@@ -214,6 +214,15 @@ describe('XML and size', () => {
     await expectRefused({ page, before, email, s: sp, agent: new FormAgent(), response: '' }, 413, /too large/);
   });
 
+  test('a body the form parser refuses (not the gzip it claims to be) is the client\'s error, not a 500', async () => {
+    const email = personAt(sp);
+    const before = await state(sp, email);
+    const res = await fetch(sp.sp.acsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' }, body: 'SAMLResponse=abc' });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('could not be read');
+    expect(await state(sp, email)).toEqual(before);
+  });
+
   test('a missing SAMLResponse is refused', async () => {
     const email = personAt(sp);
     const before = await state(sp, email);
