@@ -40,13 +40,11 @@ export class SsoLogins {
     const provider = source.kind === 'connection' ? source.connection.type : source.provider;
     const connectionId = source.kind === 'connection' ? source.connection.id : null;
     if (requestId === null) return this.#idpInitiated(ctx, source, profile);
-    const request = await this.#requests.find(requestId, provider, connectionId);
     // answer() takes the request once: a second response to it (a replay) finds it answered.
-    if (!request?.interaction_uid || !(await this.#requests.answer(requestId, provider, connectionId, profile))) {
-      throw new SsoError(400, 'sso.request_answered', 'This sign-in response was used already or has expired. Start again from the application.');
-    }
+    const interactionUid = await this.#requests.answer(requestId, provider, connectionId, profile);
+    if (!interactionUid) throw new SsoError(400, 'sso.request_answered', 'This sign-in response was used already or has expired. Start again from the application.');
     ctx.status = 303;
-    ctx.redirect(`/interaction/${encodeURIComponent(request.interaction_uid)}/sso/done/${encodeURIComponent(requestId)}`);
+    ctx.redirect(`/interaction/${encodeURIComponent(interactionUid)}/sso/done/${encodeURIComponent(requestId)}`);
   }
 
   async #idpInitiated(ctx: Context, source: SsoSource, profile: SsoProfile): Promise<void> {

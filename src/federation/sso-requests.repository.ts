@@ -64,18 +64,20 @@ export class SsoRequestsRepository {
   }
 
   /**
-   * The IdP's answer to request `id`, taken once: marks it answered with the verified profile.
-   * False when the request is unknown, expired, of another connection, or answered already.
+   * The IdP's answer to request `id`, taken once: marks it answered with the verified profile and
+   * returns the interaction that started it. Null when the request is unknown, expired, of
+   * another connection, not started by an interaction, or answered already.
    */
-  answer(id: string, provider: SsoProvider, connectionId: string | null, outcome: SsoProfile): Promise<boolean> {
+  answer(id: string, provider: SsoProvider, connectionId: string | null, outcome: SsoProfile): Promise<string | null> {
     return this.#db.withoutOrg(async (em) => {
-      const rows = await em.execute(
+      const rows = await em.execute<{ interaction_uid: string }[]>(
         `UPDATE sso_requests SET outcome = ?, used_at = now()
-          WHERE id = ? AND provider = ? AND connection_id IS NOT DISTINCT FROM ? AND used_at IS NULL AND expires_at > now()
-         RETURNING id`,
+          WHERE id = ? AND provider = ? AND connection_id IS NOT DISTINCT FROM ? AND interaction_uid IS NOT NULL
+            AND used_at IS NULL AND expires_at > now()
+         RETURNING interaction_uid`,
         [JSON.stringify(outcome), id, provider, connectionId],
       );
-      return rows.length === 1;
+      return rows[0]?.interaction_uid ?? null;
     });
   }
 
