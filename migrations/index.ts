@@ -9,6 +9,7 @@ import { PasswordResets } from './0008-password-resets.ts';
 import { Mfa } from './0009-mfa.ts';
 import { PlatformKeys } from './0010-platform-keys.ts';
 import { EnterpriseSso } from './0011-enterprise-sso.ts';
+import { DirectorySync } from './0012-directory-sync.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -23,4 +24,5 @@ export const migrationsList = [
   { name: '0009-mfa', class: Mfa },
   { name: '0010-platform-keys', class: PlatformKeys },
   { name: '0011-enterprise-sso', class: EnterpriseSso },
+  { name: '0012-directory-sync', class: DirectorySync },
 ];

@@ -30,6 +30,8 @@ import { passwordResetRoutes } from './oidc/interactions/password-reset.routes.t
 import { signUpRoutes } from './oidc/interactions/signup.routes.ts';
 import { Issuer } from './oidc/issuer.ts';
 import { samlEdge, samlRoutes } from '../saml/saml.routes.ts';
+import { scimRoutes } from '../scim/scim.routes.ts';
+import { DirectorySyncService } from './modules/directory-sync/directory-sync.service.ts';
 import { SamlReplayCache } from './federation/saml-replay-cache.repository.ts';
 import type { SsoDeps } from './federation/sso-edge.ts';
 import { SsoLogins } from './federation/sso-logins.ts';
@@ -135,6 +137,9 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(upstreamOidcRoutes(sso).routes());
   koa.use(platformSignInRoutes(sso, { config, db: database, platform: services.platform, issuer }).routes());
   koa.use(ssoRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
+  // SCIM 2.0 per directory: the customer's IdP pushes users and groups (scim/).
+  const scim = scimRoutes({ config, db: database, apiKeyTokens: services.apiKeyTokens, logger, sync: new DirectorySyncService({ db: database }) });
+  koa.use(scim.routes()).use(scim.allowedMethods());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
   const metadataRefresher = new MetadataRefresher({

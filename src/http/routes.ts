@@ -12,6 +12,7 @@ import { serviceAccountRoutes } from '../modules/service-accounts/service-accoun
 import { teamRoutes } from '../modules/teams/teams.routes.ts';
 import { connectionRoutes } from '../modules/connections/connections.routes.ts';
 import { domainRoutes } from '../modules/domains/domains.routes.ts';
+import { directoryRoutes } from '../modules/directories/directories.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
 export function apiRoutes(services: ApiServices): RouteSpec[] {
@@ -27,6 +28,7 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...mfaRoutes(services),
     ...domainRoutes(services),
     ...connectionRoutes(services),
+    ...directoryRoutes(services),
     ...platformClientRoutes(services),
   ];
 }

@@ -11,7 +11,7 @@ export interface Principal {
   /** The role the credential acts with. */
   role: string;
   permissions: ReadonlySet<string>;
-  credential: { type: 'api_key' | 'access_token' | 'service_account'; id: string; expiresAt: Date | null };
+  credential: { type: 'api_key' | 'access_token' | 'service_account' | 'directory'; id: string; expiresAt: Date | null };
 }
 
 export interface RequestMeta {
@@ -21,7 +21,7 @@ export interface RequestMeta {
 }
 
 export interface Actor {
-  type: 'user' | 'api_key' | 'service_account' | 'system';
+  type: 'user' | 'api_key' | 'service_account' | 'directory' | 'system';
   id: string | null;
 }
 
