@@ -2,8 +2,9 @@
 // ratios against a baseline measured in the same run (DESIGN.md: these machines are noisy).
 import { membersBench } from './members.bench.ts';
 import { samlBench } from './saml.bench.ts';
+import { scimBench } from './scim.bench.ts';
 import { tokensBench } from './tokens.bench.ts';
 
-const benchmarks: Array<() => Promise<void>> = [membersBench, tokensBench, samlBench];
+const benchmarks: Array<() => Promise<void>> = [membersBench, tokensBench, samlBench, scimBench];
 
 for (const bench of benchmarks) await bench();
