@@ -204,6 +204,12 @@ async function walkPages(scim: Scim, userIds: string[]): Promise<Phase> {
   return phase;
 }
 
+/** One phase's line, printed as soon as it is measured (a failing later phase keeps the earlier figures). */
+function printed(phase: Phase): Phase {
+  console.log(`  ${phase.label.padEnd(44)} ${String(phase.ops).padStart(6)} ops ${phase.perSecond.toFixed(0).padStart(6)}/s   p50 ${ms(phase.latency.p50)}   p99 ${ms(phase.latency.p99)}`);
+  return phase;
+}
+
 function report(database: BenchDatabase, baseline: Phase, phases: Phase[], seconds: number): void {
   const [creates, , grow, shrink, lookups, pages] = phases as [Phase, Phase, Phase, Phase, Phase, Phase];
   const patchP99 = Math.max(grow.latency.p99, shrink.latency.p99);
@@ -214,10 +220,7 @@ function report(database: BenchDatabase, baseline: Phase, phases: Phase[], secon
     lookup: lookups.latency.p99 < TARGET.lookupP99Ms,
     page: pages.latency.p99 < TARGET.pageP99Ms,
   };
-  const row = (p: Phase) => `  ${p.label.padEnd(44)} ${String(p.ops).padStart(6)} ops ${p.perSecond.toFixed(0).padStart(6)}/s   p50 ${ms(p.latency.p50)}   p99 ${ms(p.latency.p99)}`;
-  console.log(`scim bench on ${database.description}: ${CONCURRENCY} concurrent requests, ${seconds.toFixed(1)} s`);
-  console.log(row(baseline));
-  for (const phase of phases) console.log(row(phase));
+  console.log(`  (${seconds.toFixed(1)} s in all)`);
   console.log(`  ratio user creates / baseline INSERTs: ${(creates.perSecond / baseline.perSecond).toFixed(3)}`);
   console.log(`  target user creates >= ${TARGET.createsPerSecond}/s: ${verdict(targets.creates)} (${creates.perSecond.toFixed(0)}/s)`);
   console.log(`  target ${PATCH_SIZE}-member PATCH p99 < ${TARGET.patchP99Ms} ms (add and remove): ${verdict(targets.patch)} (${ms(patchP99)})`);
@@ -241,14 +244,15 @@ export async function scimBench(): Promise<void> {
   try {
     const started = performance.now();
     t = await startApp({ DATABASE_URL: database.url });
-    const baseline = await baselineInserts(database.url);
+    console.log(`scim bench on ${database.description}: ${CONCURRENCY} concurrent requests`);
+    const baseline = printed(await baselineInserts(database.url));
     const scim = await setUpDirectory(t);
     const userIds: string[] = [];
     const groupIds: string[] = [];
-    const phases = await provision(scim, userIds, groupIds);
-    phases.push(...await growAndShrink(scim, groupIds[0]!, userIds));
-    phases.push(await lookUp(scim, userIds));
-    phases.push(await walkPages(scim, userIds));
+    const phases = (await provision(scim, userIds, groupIds)).map(printed);
+    phases.push(...(await growAndShrink(scim, groupIds[0]!, userIds)).map(printed));
+    phases.push(printed(await lookUp(scim, userIds)));
+    phases.push(printed(await walkPages(scim, userIds)));
     report(database, baseline, phases, (performance.now() - started) / 1000);
   } finally {
     await t?.close();
