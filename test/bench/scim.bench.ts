@@ -117,7 +117,7 @@ function scimClient(base: string, token: string): Scim {
   };
 }
 
-async function expect(scim: Scim, status: number, method: string, path: string, body?: unknown): Promise<any> {
+async function expectStatus(scim: Scim, status: number, method: string, path: string, body?: unknown): Promise<any> {
   const res = await scim.call(method, path, body);
   if (res.status !== status) {
     throw new Error(`${method} ${path}: ${res.status}, expected ${status}: ${JSON.stringify(res.body)?.slice(0, 500)} (TEST_LOG_LEVEL=error shows the app log)`);
@@ -142,12 +142,12 @@ const memberValues = (ids: string[]) => ids.map((value) => ({ value }));
 async function provision(scim: Scim, userIds: string[], groupIds: string[]): Promise<Phase[]> {
   const creates = await measure('POST /Users', USERS, async (i) => {
     const body = userBody(i);
-    const created = await expect(scim, 201, 'POST', '/Users', body);
+    const created = await expectStatus(scim, 201, 'POST', '/Users', body);
     if (created.userName !== body.userName || typeof created.id !== 'string') throw new Error(`POST /Users answered ${JSON.stringify(created)}`);
     userIds[i] = created.id;
   });
   const groups = await measure('POST /Groups', GROUPS, async (i) => {
-    const created = await expect(scim, 201, 'POST', '/Groups', { schemas: [`${SCIM}:Group`], displayName: `Bench group ${i}`, members: [] });
+    const created = await expectStatus(scim, 201, 'POST', '/Groups', { schemas: [`${SCIM}:Group`], displayName: `Bench group ${i}`, members: [] });
     groupIds[i] = created.id;
   });
   return [creates, groups];
@@ -161,15 +161,15 @@ async function provision(scim: Scim, userIds: string[], groupIds: string[]): Pro
 async function growAndShrink(scim: Scim, groupId: string, userIds: string[]): Promise<Phase[]> {
   const slice = (n: number) => userIds.slice(n * PATCH_SIZE, (n + 1) * PATCH_SIZE);
   const grow = await measure(`PATCH add ${PATCH_SIZE} (group 0 → ${GROUP_SIZE})`, GROUP_SIZE / PATCH_SIZE, async (n) => {
-    await expect(scim, 204, 'PATCH', `/Groups/${groupId}`, patch([{ op: 'add', path: 'members', value: memberValues(slice(n)) }]));
+    await expectStatus(scim, 204, 'PATCH', `/Groups/${groupId}`, patch([{ op: 'add', path: 'members', value: memberValues(slice(n)) }]));
   });
   const shrink = await measure(`PATCH remove ${PATCH_SIZE} (${GROUP_SIZE} → ${GROUP_SIZE - REMOVED})`, REMOVED / PATCH_SIZE, async (n) => {
     const operations = n % 2 === 0
       ? [{ op: 'remove', path: 'members', value: memberValues(slice(n)) }]
       : slice(n).map((id) => ({ op: 'remove', path: `members[value eq "${id}"]` }));
-    await expect(scim, 204, 'PATCH', `/Groups/${groupId}`, patch(operations));
+    await expectStatus(scim, 204, 'PATCH', `/Groups/${groupId}`, patch(operations));
   });
-  const group = await expect(scim, 200, 'GET', `/Groups/${groupId}`);
+  const group = await expectStatus(scim, 200, 'GET', `/Groups/${groupId}`);
   const members = new Set<string>(((group.members ?? []) as Array<{ value: string }>).map((m) => m.value));
   const wanted = userIds.slice(REMOVED, GROUP_SIZE);
   if (members.size !== GROUP_SIZE - REMOVED || !wanted.every((id) => members.has(id))) {
@@ -182,7 +182,7 @@ async function lookUp(scim: Scim, userIds: string[]): Promise<Phase> {
   return measure('GET /Users?filter=userName eq', LOOKUPS, async (n) => {
     const i = (n * 7919) % USERS; // spread over the table, not the last-written pages
     const filter = encodeURIComponent(`userName eq "${userBody(i).userName}"`);
-    const body = await expect(scim, 200, 'GET', `/Users?filter=${filter}`);
+    const body = await expectStatus(scim, 200, 'GET', `/Users?filter=${filter}`);
     if (body.totalResults !== 1 || body.Resources?.length !== 1 || body.Resources[0].id !== userIds[i]) {
       throw new Error(`lookup of user ${i} answered totalResults ${body.totalResults}, ${body.Resources?.length} resources`);
     }
@@ -194,7 +194,7 @@ async function walkPages(scim: Scim, userIds: string[]): Promise<Phase> {
   const seen = new Set<string>();
   const phase = await measure(`GET /Users page of ${PAGE_SIZE}`, pages * PAGE_WALKS, async (n) => {
     const startIndex = (n % pages) * PAGE_SIZE + 1;
-    const body = await expect(scim, 200, 'GET', `/Users?startIndex=${startIndex}&count=${PAGE_SIZE}`);
+    const body = await expectStatus(scim, 200, 'GET', `/Users?startIndex=${startIndex}&count=${PAGE_SIZE}`);
     if (body.totalResults !== USERS || body.startIndex !== startIndex || body.Resources?.length !== Math.min(PAGE_SIZE, USERS - startIndex + 1)) {
       throw new Error(`page at ${startIndex}: totalResults ${body.totalResults}, startIndex ${body.startIndex}, ${body.Resources?.length} resources`);
     }
