@@ -1,5 +1,6 @@
 import { Connection } from '../modules/connections/connection.entity.ts';
 import { Domain } from '../modules/domains/domain.entity.ts';
+import { Directory } from '../modules/directories/directory.entity.ts';
 import { ApiKey } from '../modules/api-keys/api-key.entity.ts';
 import { AuditChainHead, AuditEvent } from '../modules/audit/audit-event.entity.ts';
 import { Invitation } from '../modules/invitations/invitation.entity.ts';
@@ -13,6 +14,6 @@ import { User } from '../modules/users/user.entity.ts';
 import { OAuthClient } from '../oidc/oauth-client.entity.ts';
 
 /** Entities that carry org_id: the org filter (tenancy lock 3) applies to each. */
-export const orgEntities = [Membership, Role, Invitation, Team, TeamMember, ApiKey, AuditEvent, AuditChainHead, ServiceAccount, Connection, Domain];
+export const orgEntities = [Membership, Role, Invitation, Team, TeamMember, ApiKey, AuditEvent, AuditChainHead, ServiceAccount, Connection, Domain, Directory];
 
 export const entities = [User, Organization, OutboxMessage, OAuthClient, ...orgEntities];

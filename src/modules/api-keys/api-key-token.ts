@@ -5,7 +5,12 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 // and finds the row; the secret has 192 random bits, so a fast keyed hash (HMAC-SHA256 under a
 // key derived from GATEHOUSE_SECRET_KEY) is enough: a stolen table alone cannot be used to test
 // guesses. Each kind hashes under its own derived key, so a hash never verifies across kinds.
+// A SCIM directory's bearer token looks like ghscim_<secret>: the directory id in the SCIM URL
+// finds the row, so the token carries no key id.
 export type KeyKind = 'org' | 'platform';
+type HashKind = KeyKind | 'scim';
+const scimShape = /^ghscim_([0-9a-f]{48})$/;
+const scimInfo = 'gatehouse scim-token hash v1';
 
 const formats: Record<KeyKind, { prefix: string; shape: RegExp; info: string }> = {
   org: { prefix: 'gh', shape: /^gh_([0-9a-f]{16})_([0-9a-f]{48})$/, info: 'gatehouse api-key hash v1' },
@@ -19,11 +24,11 @@ export interface IssuedKey {
 }
 
 export class ApiKeyTokens {
-  readonly #hmacKeys: Record<KeyKind, Buffer>;
+  readonly #hmacKeys: Record<HashKind, Buffer>;
 
   constructor(secretKey: string) {
     const derive = (info: string) => Buffer.from(hkdfSync('sha256', Buffer.from(secretKey), Buffer.alloc(0), info, 32));
-    this.#hmacKeys = { org: derive(formats.org.info), platform: derive(formats.platform.info) };
+    this.#hmacKeys = { org: derive(formats.org.info), platform: derive(formats.platform.info), scim: derive(scimInfo) };
   }
 
   issue(kind: KeyKind = 'org'): IssuedKey {
@@ -38,13 +43,24 @@ export class ApiKeyTokens {
     return m ? { id: m[1]!, secret: m[2]! } : null;
   }
 
-  verify(secret: string, storedHash: string, kind: KeyKind = 'org'): boolean {
+  /** A new SCIM directory token and the keyed hash of its secret (the only thing stored). */
+  issueDirectoryToken(): { token: string; secretHash: string } {
+    const secret = randomBytes(24).toString('hex');
+    return { token: `ghscim_${secret}`, secretHash: this.hash(secret, 'scim') };
+  }
+
+  /** The secret of a presented SCIM token; null when it is not shaped like one. */
+  parseDirectoryToken(token: string): string | null {
+    return scimShape.exec(token)?.[1] ?? null;
+  }
+
+  verify(secret: string, storedHash: string, kind: HashKind = 'org'): boolean {
     const a = Buffer.from(this.hash(secret, kind), 'hex');
     const b = Buffer.from(storedHash, 'hex');
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  hash(secret: string, kind: KeyKind = 'org'): string {
+  hash(secret: string, kind: HashKind = 'org'): string {
     return createHmac('sha256', this.#hmacKeys[kind]).update(secret).digest('hex');
   }
 }

@@ -49,6 +49,13 @@ export interface InvitationTokenRow {
   org_id: string;
 }
 
+export interface DirectoryCredentialRow {
+  id: string;
+  org_id: string;
+  default_role: string;
+  token_hash: string | null;
+}
+
 export class PlatformRepository {
   readonly #db: Database;
 
@@ -228,6 +235,18 @@ export class PlatformRepository {
         ORDER BY c.created_at, c.id`,
       [domain],
     ));
+  }
+
+  /**
+   * A SCIM directory's org, default role and current token hash (null once revoked): a SCIM
+   * request names a directory, not an org, and its token proves which (migration 0012).
+   */
+  findDirectoryCredential(directoryId: string): Promise<DirectoryCredentialRow | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<DirectoryCredentialRow[]>(
+        'SELECT id, org_id, default_role, token_hash FROM directories WHERE id = ?', [directoryId]);
+      return rows[0] ?? null;
+    });
   }
 
   /** Every SAML connection, with its metadata URL if it has one: the refresher's round (metadata, certificate expiry). */

@@ -21,6 +21,7 @@ export const permissionCatalogue = {
   'service_accounts:manage': 'Create, see and revoke the organization\'s service accounts (OAuth client credentials)',
   'audit:read': 'Read and export the audit trail',
   'sso:manage': 'Set up enterprise SSO: connections, verified domains and SSO enforcement',
+  'directories:manage': 'Set up SCIM directories: their tokens, default role and group rules',
 } as const;
 
 export type Permission = keyof typeof permissionCatalogue;
