@@ -1,6 +1,7 @@
 import type { TestApp } from './app.ts';
 
-const tables = ['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'service_accounts', 'domains', 'connections', 'audit_events'];
+const tables = ['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'service_accounts', 'domains', 'connections', 'directories', 'directory_users', 'directory_groups',
+  'directory_group_members', 'directory_group_rules', 'audit_events'];
 
 /**
  * Everything an org holds, as a comparable value: the org row, every org table's rows (as JSON,
