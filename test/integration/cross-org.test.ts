@@ -29,13 +29,24 @@ beforeAll(async () => {
   const account = await a.owner.api('POST', `${o}/service-accounts`, { name: 'a robot', role: 'viewer' });
   const domain = await a.owner.api('POST', `${o}/domains`, { domain: `a-${randomUUID().slice(0, 8)}.example` });
   const connection = await a.owner.api('POST', `${o}/connections`, connectionBody());
+  const directory = await a.owner.api('POST', `${o}/directories`, { name: 'A directory', defaultRole: 'member' });
+  const groupId = await insertDirectoryGroup(a.orgId, directory.body.id);
+  const rule = await a.owner.api('POST', `${o}/directories/${directory.body.id}/rules`, { groupId, role: 'viewer' });
   Object.assign(ids, {
     roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId, serviceAccountId: account.body.id,
-    domainId: domain.body.id, connectionId: connection.body.id,
+    domainId: domain.body.id, connectionId: connection.body.id, directoryId: directory.body.id, groupId, ruleId: rule.body.id,
   });
   for (const v of Object.values(ids)) expect(v).toEqual(expect.any(String));
 });
 afterAll(() => t.close());
+
+/** A group as org A's IdP would have pushed it (the SCIM edge is not needed for this). */
+async function insertDirectoryGroup(orgId: string, directoryId: string): Promise<string> {
+  const id = randomUUID();
+  await t.db.inOrg(orgId, (em) => em.execute(
+    'INSERT INTO directory_groups (id, org_id, directory_id, display_name) VALUES (?, ?, ?, ?)', [id, orgId, directoryId, 'Engineering']));
+  return id;
+}
 
 function connectionBody() {
   return { type: 'saml', name: 'Intruder IdP', idpEntityId: 'https://idp.example/x', ssoUrl: 'https://idp.example/sso', certificates: [generateSpCredentials('idp').certificatePem] };
@@ -60,6 +71,9 @@ const bodies: Record<string, () => unknown> = {
   'POST /orgs/:orgId/domains': () => ({ domain: `intruder-${randomUUID().slice(0, 8)}.example` }),
   'POST /orgs/:orgId/connections': connectionBody,
   'PATCH /orgs/:orgId/connections/:id': () => ({ name: 'Intruder' }),
+  'POST /orgs/:orgId/directories': () => ({ name: 'Intruder', defaultRole: 'member' }),
+  'PATCH /orgs/:orgId/directories/:id': () => ({ name: 'Intruder', defaultRole: 'viewer' }),
+  'POST /orgs/:orgId/directories/:id/rules': () => ({ groupId: ids.groupId, role: 'admin' }),
 };
 
 function routeKey(spec: RouteSpec): string {
@@ -72,6 +86,7 @@ function fill(spec: RouteSpec, orgId: string): string {
     .replace(':userId', ids.userId!)
     .replace(':teamId', ids.teamId!)
     .replace(':roleId', ids.roleId!)
+    .replace(':ruleId', ids.ruleId!)
     .replace(':id', idFor(spec.path));
 }
 
@@ -80,6 +95,7 @@ function idFor(path: string): string {
   if (path.includes('/service-accounts/')) return ids.serviceAccountId!;
   if (path.includes('/domains/')) return ids.domainId!;
   if (path.includes('/connections/')) return ids.connectionId!;
+  if (path.includes('/directories/')) return ids.directoryId!;
   return ids.apiKeyId!;
 }
 
@@ -106,7 +122,7 @@ test('org B\'s credential on org A\'s path answers 404 for every org route and c
 });
 
 test('org B\'s credential naming org A\'s resources inside org B answers 404 and changes nothing', async () => {
-  const routes = orgRoutes().filter((s) => /:(userId|teamId|roleId|id)\b/.test(s.path) && !s.path.endsWith('transfer-ownership'));
+  const routes = orgRoutes().filter((s) => /:(userId|teamId|roleId|ruleId|id)\b/.test(s.path) && !s.path.endsWith('transfer-ownership'));
   const before = await snapshot(t, a.orgId);
   const answers: Record<string, number> = {};
   for (const spec of routes) {
@@ -124,7 +140,7 @@ test('org B cannot make org A\'s member its owner', async () => {
 
 test('org B\'s lists never contain org A\'s rows', async () => {
   const o = `/api/v1/orgs/${b.orgId}`;
-  const text = (await Promise.all(['members', 'api-keys', 'roles', 'teams', 'invitations', 'audit-events', 'service-accounts'].map((p) =>
+  const text = (await Promise.all(['members', 'api-keys', 'roles', 'teams', 'invitations', 'audit-events', 'service-accounts', 'directories'].map((p) =>
     b.owner.api('GET', `${o}/${p}?limit=200`).then((r) => r.text)))).join('\n');
   for (const id of [a.orgId, a.owner.userId, ...Object.values(ids)]) expect(text).not.toContain(id);
 });
