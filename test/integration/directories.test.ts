@@ -196,6 +196,18 @@ test('users and groups the IdP pushed are listed; deleting the directory takes t
   expect((await auditEventsOf(t, a.orgId, 'directory.deleted')).filter((e) => e.target_id === dir.id)).toHaveLength(1);
 });
 
+test('org B cannot put a rule on org A\'s group, nor see org A\'s directory: nothing changed in either', async () => {
+  const b = await createOrg(t);
+  const mine = await create(a);
+  const { groupId } = await insertGroup(a.orgId, mine.id);
+  const theirs = await create(b);
+  await expectRefused(a, () => b.owner.api('POST', path(b, `/${theirs.id}/rules`), { groupId, role: 'admin' }), 400, 'request.invalid');
+  await expectRefused(b, () => b.owner.api('POST', path(b, `/${theirs.id}/rules`), { groupId, role: 'admin' }), 400, 'request.invalid');
+  await expectRefused(a, () => b.owner.api('GET', path(b, `/${mine.id}/groups`)), 404, 'directory.not_found');
+  await expectRefused(a, () => b.owner.api('POST', path(b, `/${mine.id}/token`)), 404, 'directory.not_found');
+  expect(await auth(mine.id, mine.token)).toMatchObject({ orgId: a.orgId });
+});
+
 // Needs syncDirectoryMembers (src/modules/directory-sync/membership-sync.ts, built in parallel).
 test('a role rule and a default-role change re-level the group\'s members in the same request', async () => {
   const dir = await create(a, 'viewer');
