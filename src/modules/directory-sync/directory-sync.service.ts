@@ -1,20 +1,38 @@
+import type { EntityManager } from '@mikro-orm/sql';
 import type { Database } from '../../db/database.ts';
+import { OrgScope } from '../scope.ts';
+import * as groups from './directory-group-sync.ts';
 import type {
   DirectoryContext, DirectoryGroupInput, DirectoryGroupRecord, DirectoryUserInput, DirectoryUserRecord,
   GroupChange, GroupRef, ListQuery, MemberRef, Page,
 } from './directory-records.ts';
+import * as users from './directory-user-sync.ts';
 
 export interface DirectorySyncDeps {
   db: Database;
 }
 
-// STUB (issue 5 wiring): each method is implemented by the directory-sync work.
-const todo = (): never => { throw new Error('directory sync: not implemented yet'); };
+/**
+ * The scope a directory acts in: its org's transaction, with the directory itself as the
+ * principal, so every audit event names it as the actor. It holds no permission: the directory
+ * acts through this service only, never through the management API.
+ */
+export function directoryScope(dir: DirectoryContext, em: EntityManager): OrgScope {
+  return new OrgScope(dir.orgId, em, {
+    orgId: dir.orgId,
+    userId: null,
+    role: 'directory',
+    permissions: new Set(),
+    credential: { type: 'directory', id: dir.directoryId, expiresAt: null },
+  }, dir.meta);
+}
 
 /**
  * What a directory's IdP may do to the org (issue 5): every method runs in one transaction of
  * the directory's org, audits with the directory as actor, and throws AppErrors (scim.* codes).
  * `ifVersion`: the version the caller last saw (an If-Match ETag); a different one is a 412.
+ * Users: directory-user-sync.ts; groups: directory-group-sync.ts; roles and teams:
+ * membership-sync.ts; filters: directory-filter.sql.ts.
  */
 export class DirectorySyncService {
   readonly #deps: DirectorySyncDeps;
@@ -23,18 +41,53 @@ export class DirectorySyncService {
     this.#deps = deps;
   }
 
-  createUser(_dir: DirectoryContext, _input: DirectoryUserInput): Promise<DirectoryUserRecord> { return todo(); }
-  getUser(_dir: DirectoryContext, _id: string): Promise<{ user: DirectoryUserRecord; groups: GroupRef[] }> { return todo(); }
-  listUsers(_dir: DirectoryContext, _query: ListQuery, _opts: { groups: boolean }): Promise<Page<{ user: DirectoryUserRecord; groups?: GroupRef[] }>> { return todo(); }
-  replaceUser(_dir: DirectoryContext, _id: string, _input: DirectoryUserInput, _ifVersion?: number): Promise<DirectoryUserRecord> { return todo(); }
-  deleteUser(_dir: DirectoryContext, _id: string, _ifVersion?: number): Promise<void> { return todo(); }
+  createUser(dir: DirectoryContext, input: DirectoryUserInput): Promise<DirectoryUserRecord> {
+    return this.#run(dir, (scope) => users.createUser(scope, dir, input));
+  }
 
-  createGroup(_dir: DirectoryContext, _input: DirectoryGroupInput, _memberIds: string[]): Promise<DirectoryGroupRecord> { return todo(); }
-  getGroup(_dir: DirectoryContext, _id: string, _opts: { members: boolean }): Promise<{ group: DirectoryGroupRecord; members?: MemberRef[] }> { return todo(); }
-  listGroups(_dir: DirectoryContext, _query: ListQuery, _opts: { members: boolean }): Promise<Page<{ group: DirectoryGroupRecord; members?: MemberRef[] }>> { return todo(); }
-  replaceGroup(_dir: DirectoryContext, _id: string, _input: DirectoryGroupInput, _memberIds: string[], _ifVersion?: number): Promise<DirectoryGroupRecord> { return todo(); }
-  patchGroup(_dir: DirectoryContext, _id: string, _change: GroupChange, _ifVersion?: number): Promise<DirectoryGroupRecord> { return todo(); }
-  deleteGroup(_dir: DirectoryContext, _id: string, _ifVersion?: number): Promise<void> { return todo(); }
+  getUser(dir: DirectoryContext, id: string): Promise<{ user: DirectoryUserRecord; groups: GroupRef[] }> {
+    return this.#run(dir, (scope) => users.getUser(scope, dir, id));
+  }
+
+  listUsers(dir: DirectoryContext, query: ListQuery, opts: { groups: boolean }): Promise<Page<{ user: DirectoryUserRecord; groups?: GroupRef[] }>> {
+    return this.#run(dir, (scope) => users.listUsers(scope, dir, query, opts));
+  }
+
+  replaceUser(dir: DirectoryContext, id: string, input: DirectoryUserInput, ifVersion?: number): Promise<DirectoryUserRecord> {
+    return this.#run(dir, (scope) => users.replaceUser(scope, dir, id, input, ifVersion));
+  }
+
+  deleteUser(dir: DirectoryContext, id: string, ifVersion?: number): Promise<void> {
+    return this.#run(dir, (scope) => users.deleteUser(scope, dir, id, ifVersion));
+  }
+
+  createGroup(dir: DirectoryContext, input: DirectoryGroupInput, memberIds: string[]): Promise<DirectoryGroupRecord> {
+    return this.#run(dir, (scope) => groups.createGroup(scope, dir, input, memberIds));
+  }
+
+  getGroup(dir: DirectoryContext, id: string, opts: { members: boolean }): Promise<{ group: DirectoryGroupRecord; members?: MemberRef[] }> {
+    return this.#run(dir, (scope) => groups.getGroup(scope, dir, id, opts));
+  }
+
+  listGroups(dir: DirectoryContext, query: ListQuery, opts: { members: boolean }): Promise<Page<{ group: DirectoryGroupRecord; members?: MemberRef[] }>> {
+    return this.#run(dir, (scope) => groups.listGroups(scope, dir, query, opts));
+  }
+
+  replaceGroup(dir: DirectoryContext, id: string, input: DirectoryGroupInput, memberIds: string[], ifVersion?: number): Promise<DirectoryGroupRecord> {
+    return this.#run(dir, (scope) => groups.replaceGroup(scope, dir, id, input, memberIds, ifVersion));
+  }
+
+  patchGroup(dir: DirectoryContext, id: string, change: GroupChange, ifVersion?: number): Promise<DirectoryGroupRecord> {
+    return this.#run(dir, (scope) => groups.patchGroup(scope, dir, id, change, ifVersion));
+  }
+
+  deleteGroup(dir: DirectoryContext, id: string, ifVersion?: number): Promise<void> {
+    return this.#run(dir, (scope) => groups.deleteGroup(scope, dir, id, ifVersion));
+  }
 
   get deps(): DirectorySyncDeps { return this.#deps; }
+
+  #run<T>(dir: DirectoryContext, fn: (scope: OrgScope) => Promise<T>): Promise<T> {
+    return this.#deps.db.inOrg(dir.orgId, (em) => fn(directoryScope(dir, em)));
+  }
 }

@@ -1,0 +1,106 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import { toDate } from '../../db/rows.ts';
+import type { DirectoryUserInput, DirectoryUserRecord, GroupRef, Page } from './directory-records.ts';
+import { bind, sql, type SqlFragment } from './sql-fragment.ts';
+
+interface UserRow {
+  id: string;
+  user_id: string;
+  user_name: string;
+  external_id: string | null;
+  email: string | null;
+  active: boolean;
+  display_name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  resource: Record<string, unknown> | string;
+  version: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const COLUMNS = 'du.id, du.user_id, du.user_name, du.external_id, du.email, du.active, du.display_name, du.given_name, du.family_name, du.resource, du.version, du.created_at, du.updated_at';
+
+function toRecord(r: UserRow): DirectoryUserRecord {
+  return {
+    id: r.id, userId: r.user_id, userName: r.user_name, externalId: r.external_id, email: r.email, active: r.active,
+    displayName: r.display_name, givenName: r.given_name, familyName: r.family_name,
+    resource: typeof r.resource === 'string' ? JSON.parse(r.resource) as Record<string, unknown> : r.resource,
+    version: r.version, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at),
+  };
+}
+
+function values(input: DirectoryUserInput): unknown[] {
+  return [input.userName, input.externalId, input.email?.toLowerCase() ?? null, input.active, input.displayName, input.givenName, input.familyName, JSON.stringify(input.resource)];
+}
+
+/** directory_users, in the directory's org transaction (row-level security admits that org's rows only). */
+export class DirectoryUsersRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  async insert(ids: { id: string; orgId: string; directoryId: string; userId: string }, input: DirectoryUserInput): Promise<DirectoryUserRecord> {
+    const rows = await this.#em.execute<UserRow[]>(
+      `INSERT INTO directory_users AS du (id, org_id, directory_id, user_id, user_name, external_id, email, active, display_name, given_name, family_name, resource)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) RETURNING ${COLUMNS}`,
+      [ids.id, ids.orgId, ids.directoryId, ids.userId, ...values(input)],
+    );
+    return toRecord(rows[0]!);
+  }
+
+  /** `lock`: held until the transaction ends, so two changes of one user apply one after the other. */
+  async find(directoryId: string, id: string, lock = false): Promise<DirectoryUserRecord | null> {
+    const rows = await this.#em.execute<UserRow[]>(
+      `SELECT ${COLUMNS} FROM directory_users du WHERE du.directory_id = ? AND du.id = ?::uuid${lock ? ' FOR UPDATE' : ''}`, [directoryId, id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Replaces the columns and the resource; the version moves on. */
+  async update(id: string, input: DirectoryUserInput): Promise<DirectoryUserRecord> {
+    const rows = await this.#em.execute<UserRow[]>(
+      `UPDATE directory_users du SET user_name = ?, external_id = ?, email = ?, active = ?, display_name = ?, given_name = ?, family_name = ?,
+         resource = ?::jsonb, version = version + 1, updated_at = now()
+       WHERE du.id = ? RETURNING ${COLUMNS}`,
+      [...values(input), id],
+    );
+    return toRecord(rows[0]!);
+  }
+
+  /** Its group memberships go with it (ON DELETE CASCADE). */
+  async delete(id: string): Promise<void> {
+    await this.#em.execute('DELETE FROM directory_users WHERE id = ?', [id]);
+  }
+
+  /** Which of `ids` are not users of this directory (anything that is not a UUID is not one). */
+  async missing(directoryId: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#em.execute<{ id: string }[]>(
+      'SELECT id::text AS id FROM directory_users WHERE directory_id = ? AND id = ANY(ARRAY[?]::uuid[])', [directoryId, ids]);
+    const found = new Set(rows.map((r) => r.id));
+    return ids.filter((id) => !found.has(id));
+  }
+
+  /** One page in id order and the count of all matches, both under the same WHERE. */
+  async page(directoryId: string, where: SqlFragment, startIndex: number, count: number): Promise<Page<DirectoryUserRecord>> {
+    const scoped = sql`du.directory_id = ${bind(directoryId)} AND ${where}`;
+    const [{ n }] = await this.#em.execute<[{ n: number }]>(`SELECT count(*)::int AS n FROM directory_users du WHERE ${scoped.sql}`, scoped.params);
+    if (count === 0 || n < startIndex) return { totalResults: n, items: [] };
+    const rows = await this.#em.execute<UserRow[]>(
+      `SELECT ${COLUMNS} FROM directory_users du WHERE ${scoped.sql} ORDER BY du.id LIMIT ? OFFSET ?`, [...scoped.params, count, startIndex - 1]);
+    return { totalResults: n, items: rows.map(toRecord) };
+  }
+
+  /** The groups of each of these directory users (RFC 7643 §4.1.2 `groups`). */
+  async groupsOf(ids: string[]): Promise<Map<string, GroupRef[]>> {
+    const out = new Map<string, GroupRef[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return out;
+    const rows = await this.#em.execute<{ directory_user_id: string; id: string; display_name: string }[]>(
+      `SELECT gm.directory_user_id, g.id, g.display_name FROM directory_group_members gm JOIN directory_groups g ON g.id = gm.group_id
+        WHERE gm.directory_user_id = ANY(ARRAY[?]::uuid[]) ORDER BY g.id`, [ids]);
+    for (const r of rows) out.get(r.directory_user_id)?.push({ id: r.id, displayName: r.display_name });
+    return out;
+  }
+}
