@@ -215,3 +215,14 @@ test('deleting a role a pending invitation offers is a 409 role.in_use', async (
   const res = await expectRefused(org, () => org.owner.api('DELETE', `${roles(org)}/support`), 409, 'role.in_use');
   expect(res.body.detail).toContain('1 pending invitation(s)');
 });
+
+test('deleting a role a SCIM directory gives as its default is a 409 role.in_use, until the directory gives another', async () => {
+  const org = await createOrg(t);
+  await org.owner.api('POST', roles(org), support);
+  const directory = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/directories`, { name: 'Okta', defaultRole: 'support' });
+  expect(directory.status).toBe(201);
+  const res = await expectRefused(org, () => org.owner.api('DELETE', `${roles(org)}/support`), 409, 'role.in_use');
+  expect(res.body.detail).toContain('1 SSO connection or directory setting(s)');
+  expect((await org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/directories/${directory.body.id}`, { defaultRole: 'member' })).status).toBe(200);
+  expect((await org.owner.api('DELETE', `${roles(org)}/support`)).status).toBe(204);
+});

@@ -27,6 +27,14 @@ async function seed(org: TestOrg): Promise<void> {
     await em.execute(`INSERT INTO domains (id, org_id, domain, verification_token) VALUES (?, ?, ?, 'token')`, [uuidv7(), org.orgId, `d-${uuidv7()}.example`]);
     await em.execute(
       `INSERT INTO connections (id, org_id, type, name, preset, default_role, oidc) VALUES (?, ?, 'oidc', 'IdP', 'generic', 'member', '{}')`, [uuidv7(), org.orgId]);
+    const [directory, directoryUser, group] = [uuidv7(), uuidv7(), uuidv7()];
+    await em.execute(`INSERT INTO directories (id, org_id, name, default_role) VALUES (?, ?, 'Okta', 'member')`, [directory, org.orgId]);
+    await em.execute(
+      `INSERT INTO directory_users (id, org_id, directory_id, user_id, user_name, resource) VALUES (?, ?, ?, ?, 'someone', '{}')`,
+      [directoryUser, org.orgId, directory, member.userId]);
+    await em.execute(`INSERT INTO directory_groups (id, org_id, directory_id, display_name) VALUES (?, ?, ?, 'Staff')`, [group, org.orgId, directory]);
+    await em.execute('INSERT INTO directory_group_members (org_id, group_id, directory_user_id) VALUES (?, ?, ?)', [org.orgId, group, directoryUser]);
+    await em.execute(`INSERT INTO directory_group_rules (id, org_id, directory_id, group_id, role) VALUES (?, ?, ?, ?, 'admin')`, [uuidv7(), org.orgId, directory, group]);
     em.create(Invitation, {
       id: uuidv7(), orgId: org.orgId, email: `x-${uuidv7()}@example.test`, role: 'member', tokenHash: uuidv7(),
       status: 'pending', expiresAt: new Date(Date.now() + 3600_000),

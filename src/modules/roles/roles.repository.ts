@@ -10,6 +10,8 @@ export interface RoleUses {
   members: number;
   apiKeys: number;
   invitations: number;
+  /** SSO connections and SCIM directories that give the role (default role or group rule). */
+  provisioning: number;
 }
 
 export class RolesRepository {
@@ -59,6 +61,10 @@ export class RolesRepository {
       $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }],
     });
     const invitations = await this.#em.count(Invitation, { role: key, status: 'pending', expiresAt: { $gt: new Date() } });
-    return { members, apiKeys, invitations };
+    const [{ provisioning }] = await this.#em.execute<[{ provisioning: string }]>(
+      `SELECT (SELECT count(*) FROM connections WHERE default_role = ?)
+            + (SELECT count(*) FROM directories WHERE default_role = ?)
+            + (SELECT count(*) FROM directory_group_rules WHERE role = ?) AS provisioning`, [key, key, key]);
+    return { members, apiKeys, invitations, provisioning: Number(provisioning) };
   }
 }

@@ -143,10 +143,10 @@ export class RolesService {
     const role = await this.#load(key);
     assertWithinCaller(this.#scope, role.permissions);
     const uses = await this.#roles.usesOf(key);
-    if (uses.members || uses.apiKeys || uses.invitations) {
+    if (uses.members || uses.apiKeys || uses.invitations || uses.provisioning) {
       throw new ConflictError(
         'role.in_use',
-        `The role is still used by ${uses.members} member(s), ${uses.apiKeys} API key(s) and ${uses.invitations} pending invitation(s); move them to another role first.`,
+        `The role is still used by ${uses.members} member(s), ${uses.apiKeys} API key(s), ${uses.invitations} pending invitation(s) and ${uses.provisioning} SSO connection or directory setting(s); move them to another role first.`,
       );
     }
     const before = roleState(role);
