@@ -67,6 +67,12 @@ async function inVerifiedDomain(em: EntityManager, orgId: string, email: string)
   return rows.length > 0;
 }
 
+/** Whether the org's directory (SCIM) has deactivated the person: SSO must not bring them back. */
+async function suspendedByDirectory(em: EntityManager, userId: string): Promise<boolean> {
+  const rows = await em.execute('SELECT 1 FROM directory_users WHERE user_id = ? AND NOT active', [userId]);
+  return rows.length > 0;
+}
+
 /** The first rule whose group the person is in names the role; none: the default (new members) or unchanged. */
 function ruledRole(rules: RoleRule[], groups: string[]): string | null {
   const rule = rules.find((r) => 'role' in r && groups.includes(r.group));
@@ -78,6 +84,9 @@ async function applyMembership(scope: OrgScope, connection: Connection, userId: 
   const role = ruledRole(connection.roleRules, groups);
   const existing = await members.lockByUser(userId);
   if (!existing) {
+    if (await suspendedByDirectory(scope.em, userId)) {
+      throw new SsoError(403, 'member.suspended', 'Your access to this organization has been suspended by its directory. Contact your administrator.');
+    }
     const created = await members.create({ orgId: scope.orgId, userId, role: role ?? connection.defaultRole, source: 'sso' });
     await recordAudit(scope, { type: 'member.added', target: { type: 'user', id: userId }, after: { role: created.role, source: 'sso', connectionId: connection.id } });
     return created;

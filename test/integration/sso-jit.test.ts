@@ -142,6 +142,24 @@ describe('JIT provisioning', () => {
     expect(await membership(org.orgId, user[0]!.id)).toBeNull();
     expect(await auditEventsOf(t, org.orgId, 'sso.login')).toHaveLength(0);
   });
+
+  test('a person the org\'s directory deactivated is refused: SSO does not bring back a suspended membership', async () => {
+    const org = await createOrg(t);
+    const domain = uniqueDomain();
+    await verifiedDomain(t, org.orgId, domain);
+    const email = `left@${domain}`;
+    const [user] = await t.db.withoutOrg((em) => em.execute<{ id: string }[]>('INSERT INTO users (id, email) VALUES (gen_random_uuid(), ?) RETURNING id', [email]));
+    await t.db.inOrg(org.orgId, async (em) => {
+      const [dir] = await em.execute<{ id: string }[]>(
+        `INSERT INTO directories (id, org_id, name, default_role) VALUES (gen_random_uuid(), ?, 'Okta', 'member') RETURNING id`, [org.orgId]);
+      await em.execute(
+        `INSERT INTO directory_users (id, org_id, directory_id, user_id, user_name, email, active, resource)
+         VALUES (gen_random_uuid(), ?, ?, ?, ?, ?, false, '{}')`, [org.orgId, dir!.id, user!.id, email, email]);
+    });
+    await expect(provisionSsoLogin(t.db, await connectionFor(org), profile(email), meta)).rejects.toMatchObject({ status: 403, code: 'member.suspended' });
+    expect(await membership(org.orgId, user!.id)).toBeNull();
+    expect(await auditEventsOf(t, org.orgId, 'sso.login')).toHaveLength(0);
+  });
 });
 
 /** Starts an authorization request with this login_hint; the first page Gatehouse answers with. */
