@@ -110,7 +110,7 @@ export function groupChange(body: unknown): GroupChange {
     if (op.path === undefined || op.path === '') {
       if (op.op === 'remove') throw scimError(400, 'noTarget', 'A remove operation needs a path.');
       if (!op.value || typeof op.value !== 'object' || Array.isArray(op.value)) throw scimError(400, 'invalidValue', 'Without a path, the value is an object of attributes.');
-      for (const [key, value] of Object.entries(op.value as Json)) builder.set(key, value, op.op);
+      for (const [key, value] of Object.entries(op.value as Json)) if (value !== undefined) builder.set(key, value, op.op);
       continue;
     }
     if (typeof op.path !== 'string') throw scimError(400, 'invalidPath', 'The path is a string.');
