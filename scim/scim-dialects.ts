@@ -29,10 +29,16 @@ function attributeValue(attribute: Attribute | undefined, value: unknown): unkno
   return Array.isArray(value) ? value.map(one) : one(value);
 }
 
-/** Entra's `manager` shapes: `"id"` and `{value: "id"}` are the same; `""`/`{value: ""}` mean none. */
+/**
+ * Entra's `manager` shapes: `"id"`, `{value: "id"}` and `[{value: "id", $ref: null}]` are the
+ * same; `""`, `{value: ""}` and null mean none.
+ */
 export function managerValue(value: unknown): { value: string } | null {
-  const id = typeof value === 'string' ? value : (value as Json | null)?.value;
-  return typeof id === 'string' && id.trim() ? { ...(typeof value === 'object' ? value as Json : {}), value: id.trim() } : null;
+  const one = Array.isArray(value) ? value[0] : value;
+  const id = typeof one === 'string' ? one : (one as Json | null | undefined)?.value;
+  if (typeof id !== 'string' || !id.trim()) return null;
+  const rest = one && typeof one === 'object' ? Object.fromEntries(Object.entries(one as Json).filter(([, v]) => v !== null && v !== undefined)) : {};
+  return { ...rest, value: id.trim() };
 }
 
 function enterprise(value: unknown): unknown {

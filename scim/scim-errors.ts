@@ -64,6 +64,8 @@ export function renderScimError(err: unknown): { status: number; body: ScimError
   });
   if (err instanceof SCIMMY.Types.Error) {
     const status = Number(err.status);
+    // 501 is ours (an optional feature not offered); any other 5xx from scimmy is a failure.
+    if (status === 501) return body(501, null, err.message);
     return status >= 500 ? body(500, null, 'Something went wrong on our side.', true) : body(status, err.scimType, err.message);
   }
   if (err instanceof AppError) {

@@ -29,7 +29,9 @@ export function groupHandlers(sync: DirectorySyncService) {
       const { dir, base } = scimState(ctx);
       const { input, memberIds } = groupInput(ctx.request.body);
       const group = await sync.createGroup(dir, input, memberIds);
-      send(ctx, 201, project(groupResource(group, undefined, base), projection(ctx)), { etag: etag(group.version), location: `${base}/Groups/${group.id}` });
+      // Okta sends members in the body and reads them back from the answer.
+      const members = memberIds.map((id) => ({ id }));
+      send(ctx, 201, project(groupResource(group, members, base), projection(ctx)), { etag: etag(group.version), location: `${base}/Groups/${group.id}` });
     },
     async list(ctx: Context) {
       const { dir, base } = scimState(ctx);
@@ -50,12 +52,12 @@ export function groupHandlers(sync: DirectorySyncService) {
       const id = groupId(ctx);
       const { input, memberIds } = groupInput(ctx.request.body);
       const group = await sync.replaceGroup(dir, id, input, memberIds, ifVersion(ctx));
-      send(ctx, 200, project(groupResource(group, undefined, base), projection(ctx)), { etag: etag(group.version) });
+      send(ctx, 200, project(groupResource(group, memberIds.map((m) => ({ id: m })), base), projection(ctx)), { etag: etag(group.version) });
     },
     async patch(ctx: Context) {
       const { dir, base } = scimState(ctx);
       const id = groupId(ctx);
-      const group = await sync.patchGroup(dir, id, groupChange(ctx.request.body), ifVersion(ctx));
+      const group = await sync.patchGroup(dir, id, groupChange(ctx.request.body, id), ifVersion(ctx));
       ctx.set('ETag', etag(group.version));
       // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
       if (!ctx.query.attributes && !ctx.query.excludedAttributes) { ctx.status = 204; return; }

@@ -35,13 +35,16 @@ export function groupInput(body: unknown): { input: DirectoryGroupInput; memberI
   return { input: { displayName, externalId }, memberIds: memberIds(members) };
 }
 
-export function groupResource(record: DirectoryGroupRecord, members: MemberRef[] | undefined, base: string): Json {
+/** Members as returned: a display name when the service read them, the bare id when we just wrote them. */
+type Member = MemberRef | { id: string; userName?: undefined };
+
+export function groupResource(record: DirectoryGroupRecord, members: Member[] | undefined, base: string): Json {
   return {
     schemas: [GROUP_SCHEMA],
     id: record.id,
     ...(record.externalId ? { externalId: record.externalId } : {}),
     displayName: record.displayName,
-    ...(members ? { members: members.map((m) => ({ value: m.id, display: m.userName, $ref: `${base}/Users/${m.id}`, type: 'User' })) } : {}),
+    ...(members ? { members: members.map((m) => ({ value: m.id, ...(m.userName ? { display: m.userName } : {}), $ref: `${base}/Users/${m.id}`, type: 'User' })) } : {}),
     meta: {
       resourceType: 'Group',
       created: record.createdAt.toISOString(),

@@ -40,8 +40,10 @@ export function authenticateScim(deps: ScimDeps) {
 
 /** RFC 7644 §3.1: bodies are application/scim+json; plain application/json is accepted too. */
 export function parseScimBody(deps: ScimDeps) {
+  // extendTypes is merged index by index into the defaults (lodash merge): listing only
+  // scim+json would replace application/json, so both are named.
   const parse = bodyParser({
-    enableTypes: ['json'], extendTypes: { json: ['application/scim+json'] }, jsonLimit: deps.config.bodyLimit,
+    enableTypes: ['json'], extendTypes: { json: ['application/json', 'application/scim+json'] }, jsonLimit: deps.config.bodyLimit,
     encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH'],
   });
   return async function parseScimJson(ctx: Context, next: Next): Promise<void> {

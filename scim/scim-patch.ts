@@ -62,6 +62,11 @@ function filteredIds(node: FilterNode): string[] {
 
 class ChangeBuilder {
   readonly change: GroupChange = { addMembers: [], removeMembers: [], removeAllMembers: false };
+  readonly #groupId: string | null;
+
+  constructor(groupId: string | null) {
+    this.#groupId = groupId;
+  }
 
   add(ids: string[]): void {
     const remove = new Set(ids);
@@ -94,6 +99,8 @@ class ChangeBuilder {
     } else if (name === 'externalid') {
       if (op !== 'remove' && value !== null && typeof value !== 'string') throw scimError(400, 'invalidValue', 'externalId is a string.');
       this.change.externalId = op === 'remove' || !value || !(value as string).trim() ? null : (value as string).trim();
+    } else if (name === 'id' && op !== 'remove' && typeof value === 'string' && value.toLowerCase() === this.#groupId) {
+      // Okta renames with `{op: replace, value: {id, displayName}}`: restating the id changes nothing.
     } else if (name === 'id' || name === 'meta' || name === 'schemas') {
       throw scimError(400, 'mutability', `'${attribute}' cannot be changed.`);
     } else {
@@ -102,9 +109,9 @@ class ChangeBuilder {
   }
 }
 
-/** A group PATCH as the change it makes. */
-export function groupChange(body: unknown): GroupChange {
-  const builder = new ChangeBuilder();
+/** A group PATCH as the change it makes (`groupId`: the patched group, which a value may restate). */
+export function groupChange(body: unknown, groupId: string | null = null): GroupChange {
+  const builder = new ChangeBuilder(groupId?.toLowerCase() ?? null);
   for (const op of operations(groupDefinition, body)) {
     if (!['add', 'remove', 'replace'].includes(op.op)) throw scimError(400, 'invalidSyntax', `Unknown PATCH op '${String(op.op)}'.`);
     if (op.path === undefined || op.path === '') {

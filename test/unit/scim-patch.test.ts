@@ -23,6 +23,10 @@ describe('group PATCH → GroupChange (members never loaded)', () => {
   test('replace displayName without a path (value object)', () => {
     expect(groupChange(body({ op: 'Replace', value: { displayName: 'Eng', externalId: 'e1' } }))).toEqual({ ...none, displayName: 'Eng', externalId: 'e1' });
   });
+  test('Okta: a rename value restating the group id is accepted; another id is not', () => {
+    expect(groupChange(body({ op: 'replace', value: { id: A, displayName: 'Eng' } }), A)).toEqual({ ...none, displayName: 'Eng' });
+    expect(() => groupChange(body({ op: 'replace', value: { id: B, displayName: 'Eng' } }), A)).toThrow(scim(400, 'mutability'));
+  });
   test('add then remove of one member in one PATCH cancels', () => {
     expect(groupChange(body({ op: 'add', path: 'members', value: [{ value: A }] }, { op: 'remove', path: `members[value eq "${A}"]` }))).toEqual({ ...none, removeMembers: [A] });
   });
