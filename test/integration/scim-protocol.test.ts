@@ -47,6 +47,11 @@ describe('SCIM auth', () => {
     expectScimError(await client(`${t.url}/scim/v2/${randomUUID()}`, token)('GET', '/Users'), 401);
   });
   test('malformed directory id: 401', async () => expectScimError(await client(`${t.url}/scim/v2/not-a-uuid`, token)('GET', '/Users'), 401));
+  test("another directory's token: 401", async () => {
+    const org = await createOrg(t);
+    const other = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/directories`, { name: 'Other IdP', defaultRole: 'member' });
+    expectScimError(await client(`${t.url}${base}`, other.body.token)('GET', '/Users'), 401);
+  });
   test('unknown endpoint without a token: 401, not a hint that it does not exist', async () => expectScimError(await client(`${t.url}${base}`)('GET', '/Nope'), 401));
 });
 
@@ -73,6 +78,12 @@ describe('SCIM Users protocol', () => {
   });
   test('missing userName: 400 invalidValue', async () => expectScimError(await call('POST', '/Users', { schemas: [USER] }), 400, 'invalidValue'));
   test('malformed JSON: 400 invalidSyntax', async () => expectScimError(await call('POST', '/Users', '{"userName":'), 400, 'invalidSyntax'));
+  test('a body that is not JSON by content type: 400 invalidSyntax', async () => {
+    expectScimError(await scim('POST', '/Users', 'userName=a', { 'content-type': 'text/plain' }), 400, 'invalidSyntax');
+  });
+  test('a body over the limit: 413', async () => {
+    expectScimError(await call('POST', '/Users', { ...newUser(), title: 'x'.repeat(200_000) }), 413);
+  });
   test('unknown id: 404; malformed id: 404', async () => {
     expectScimError(await call('GET', `/Users/${randomUUID()}`), 404);
     expectScimError(await call('GET', '/Users/not-a-uuid'), 404);
