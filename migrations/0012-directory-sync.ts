@@ -10,6 +10,10 @@ import { orgTableSecurity, statements } from './sql.ts';
 //   One person appears at most once per org across its directories (a membership has one source
 //   of truth). `active` false means the membership is suspended (removed, and restored on
 //   reactivation).
+// - user_name_lower and display_name_lower: the case-insensitive look-ups (RFC 7643 userName
+//   and displayName are caseExact false) compare these stored columns, not lower(column): under
+//   row-level security PostgreSQL uses an index only for leakproof conditions, and lower() is
+//   not one, so an index on lower(user_name) would never serve a look-up by the app role.
 // - directory_groups and directory_group_members: groups as pushed, membership by directory
 //   user, so adding or removing N members touches N rows whatever the group's size.
 // - directory_group_rules: group → role and group → team, per directory.
@@ -33,6 +37,7 @@ const script = `
     directory_id uuid NOT NULL REFERENCES directories ON DELETE CASCADE,
     user_id uuid NOT NULL REFERENCES users ON DELETE CASCADE,
     user_name text NOT NULL,
+    user_name_lower text NOT NULL GENERATED ALWAYS AS (lower(user_name)) STORED,
     external_id text,
     email text CHECK (email = lower(email)),
     active boolean NOT NULL DEFAULT true,
@@ -45,7 +50,7 @@ const script = `
     updated_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (org_id, user_id)
   );
-  CREATE UNIQUE INDEX directory_users_user_name ON directory_users (directory_id, lower(user_name));
+  CREATE UNIQUE INDEX directory_users_user_name ON directory_users (directory_id, user_name_lower);
   CREATE INDEX directory_users_page ON directory_users (directory_id, id);
   CREATE INDEX directory_users_external_id ON directory_users (directory_id, external_id);
   CREATE INDEX directory_users_email ON directory_users (directory_id, email);
@@ -58,13 +63,14 @@ const script = `
     org_id uuid NOT NULL REFERENCES organizations ON DELETE CASCADE,
     directory_id uuid NOT NULL REFERENCES directories ON DELETE CASCADE,
     display_name text NOT NULL,
+    display_name_lower text NOT NULL GENERATED ALWAYS AS (lower(display_name)) STORED,
     external_id text,
     version integer NOT NULL DEFAULT 1,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
   );
   CREATE INDEX directory_groups_page ON directory_groups (directory_id, id);
-  CREATE INDEX directory_groups_display_name ON directory_groups (directory_id, lower(display_name));
+  CREATE INDEX directory_groups_display_name ON directory_groups (directory_id, display_name_lower);
   CREATE INDEX directory_groups_external_id ON directory_groups (directory_id, external_id);
   GRANT SELECT, INSERT, UPDATE, DELETE ON directory_groups TO gatehouse_app;
 

@@ -6,22 +6,27 @@ import { bind, join, raw, sql, type SqlFragment } from './sql-fragment.ts';
 // RFC 7644 §3.4.2.2 filters, already in disjunctive normal form (directory-records.ts), turned into
 // a WHERE fragment over the indexed columns of directory_users (alias `du`) or directory_groups
 // (alias `g`). Values are always parameters, never SQL text; attribute names come only from the
-// fixed maps below or travel as parameters themselves (resource paths). Every comparison is made
-// NULL-safe (COALESCE(..., false)), so `not` is the exact inverse and `ne` matches a resource
-// that lacks the attribute, as `not (x eq v)` does.
+// fixed maps below or travel as parameters themselves (resource paths). A negated comparison is
+// made NULL-safe (NOT COALESCE(..., false)), so `not` is the exact inverse and `ne` matches a
+// resource that lacks the attribute, as `not (x eq v)` does.
 
 export type FilterTarget = 'users' | 'groups';
 
 interface Column {
   sql: SqlFragment;
   kind: 'text' | 'uuid' | 'boolean' | 'timestamp';
+  /**
+   * A stored lower(column) (migration 0012): case-insensitive comparisons use it, since under
+   * row-level security an index on lower(column) is never used (lower() is not leakproof).
+   */
+  lowered?: SqlFragment;
 }
 
-const column = (text: string, kind: Column['kind']): Column => ({ sql: raw(text), kind });
+const column = (text: string, kind: Column['kind'], lowered?: string): Column => ({ sql: raw(text), kind, lowered: lowered ? raw(lowered) : undefined });
 
 const userColumns: Record<string, Column> = {
   id: column('du.id', 'uuid'),
-  userName: column('du.user_name', 'text'),
+  userName: column('du.user_name', 'text', 'du.user_name_lower'),
   externalId: column('du.external_id', 'text'),
   active: column('du.active', 'boolean'),
   displayName: column('du.display_name', 'text'),
@@ -33,7 +38,7 @@ const userColumns: Record<string, Column> = {
 
 const groupColumns: Record<string, Column> = {
   id: column('g.id', 'uuid'),
-  displayName: column('g.display_name', 'text'),
+  displayName: column('g.display_name', 'text', 'g.display_name_lower'),
   externalId: column('g.external_id', 'text'),
   'meta.created': column('g.created_at', 'timestamp'),
   'meta.lastModified': column('g.updated_at', 'timestamp'),
@@ -126,10 +131,15 @@ function jsonElement(c: ElementCondition): SqlFragment {
 
 const orderOps = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
 
-/** NULL-safe, then inverted for `not` and `ne` (ne is compiled as eq). */
+/**
+ * Inverted for `not` and `ne` (ne is compiled as eq), NULL-safe where inverted: NOT of an
+ * unknown must be true. A comparison that is not inverted stays bare, so the planner can use
+ * the index behind it (an unknown there excludes the row, as false does: the filter is in DNF,
+ * and NOT appears only right above a comparison).
+ */
 function outcome(test: SqlFragment, c: FilterComparison): SqlFragment {
   const inverted = c.op === 'ne' ? !c.not : c.not;
-  return inverted ? sql`NOT COALESCE(${test}, false)` : sql`COALESCE(${test}, false)`;
+  return inverted ? sql`NOT COALESCE(${test}, false)` : test;
 }
 
 function compare(col: Column, c: FilterComparison): SqlFragment {
@@ -140,7 +150,7 @@ function compare(col: Column, c: FilterComparison): SqlFragment {
     case 'uuid': return outcome(uuidCompare(col.sql, c), c);
     case 'boolean': return outcome(equality(col.sql, bind(booleanValue(c)), c), c);
     case 'timestamp': return outcome(ordered(col.sql, sql`${bind(String(c.value))}::timestamptz`, c), c);
-    default: return outcome(textCompare(col.sql, c), c);
+    default: return outcome(textCompare(col.sql, c, col.lowered), c);
   }
 }
 
@@ -169,13 +179,14 @@ function ordered(left: SqlFragment, right: SqlFragment, c: FilterComparison): Sq
   return sql`${left} ${raw(orderOps[op as keyof typeof orderOps])} ${right}`;
 }
 
-/** Strings: caseExact false compares lower() of both sides (userName's index is on lower(user_name)). */
-function textCompare(col: SqlFragment, c: FilterComparison): SqlFragment {
+/** Strings: caseExact false compares lower() of both sides (the stored lowered column if there is one). */
+function textCompare(col: SqlFragment, c: FilterComparison, lowered?: SqlFragment): SqlFragment {
   const fold = (f: SqlFragment) => (c.caseExact ? f : sql`lower(${f})`);
+  const left = !c.caseExact && lowered ? lowered : fold(col);
   const value = String(c.value);
   const pattern = c.op === 'co' ? `%${escapeLike(value)}%` : c.op === 'sw' ? `${escapeLike(value)}%` : c.op === 'ew' ? `%${escapeLike(value)}` : null;
-  if (pattern !== null) return sql`${fold(col)} LIKE ${fold(bind(pattern))}`;
-  return ordered(fold(col), fold(bind(value)), c);
+  if (pattern !== null) return sql`${left} LIKE ${fold(bind(pattern))}`;
+  return ordered(left, fold(bind(value)), c);
 }
 
 /**
