@@ -1,9 +1,8 @@
-import SCIMMY from 'scimmy';
 import type { DirectoryGroupInput, DirectoryGroupRecord, MemberRef } from '../src/modules/directory-sync/directory-records.ts';
 import { normaliseResource } from './scim-dialects.ts';
-import { scimError, viaScimmy } from './scim-errors.ts';
+import { scimError } from './scim-errors.ts';
 import { GROUP_SCHEMA, groupDefinition } from './scim-schemas.ts';
-import { etag } from './scim-user.ts';
+import { coerceIn, etag } from './scim-user.ts';
 
 // SCIM Group (RFC 7643 §4.2) ⇄ DirectoryGroupInput and member ids.
 
@@ -28,7 +27,7 @@ export function groupInput(body: unknown): { input: DirectoryGroupInput; memberI
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw scimError(400, 'invalidSyntax', 'The body must be a Group resource.');
   const raw = normaliseResource(groupDefinition, body as Json);
   const members = Object.entries(raw).find(([k]) => k.toLowerCase() === 'members')?.[1];
-  const resource = viaScimmy(() => JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group({ ...raw, members: undefined, id: undefined, meta: undefined }, 'in'))) as Json);
+  const resource = coerceIn(groupDefinition, { ...raw, members: undefined, id: undefined, meta: undefined });
   const displayName = typeof resource.displayName === 'string' ? resource.displayName.trim() : '';
   if (!displayName) throw scimError(400, 'invalidValue', 'displayName is required.');
   const externalId = typeof resource.externalId === 'string' && resource.externalId.trim() ? resource.externalId.trim() : null;

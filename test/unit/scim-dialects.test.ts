@@ -58,5 +58,11 @@ describe('User resource → DirectoryUserInput', () => {
     expect(input.resource).not.toHaveProperty('id');
     expect(input.resource).not.toHaveProperty('groups');
   });
+  test('a body whose schemas name another resource type (400 invalidSyntax)', () => {
+    expect(() => userInput({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], userName: 'a' })).toThrow(expect.objectContaining({ status: 400, scimType: 'invalidSyntax' }));
+  });
+  test('a value of the wrong type (400 invalidValue)', () => {
+    expect(() => userInput({ userName: 'a', emails: 'a@x' })).toThrow(expect.objectContaining({ status: 400, scimType: 'invalidValue' }));
+  });
   test('a body that is not an object (400 invalidSyntax)', () => expect(() => userInput([1])).toThrow(expect.objectContaining({ status: 400, scimType: 'invalidSyntax' })));
 });
