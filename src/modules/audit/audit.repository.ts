@@ -44,11 +44,14 @@ export class AuditRepository {
     return head ?? this.#em.create(AuditChainHead, { orgId, seq: 0, hash: genesisHash });
   }
 
-  /** Appends an event and moves the head to it. */
-  async append(head: AuditChainHead, event: RequiredEntityData<AuditEvent> & { seq: number; hash: string }): Promise<void> {
+  /** Appends an event and moves the head to it when the transaction's changes are next written (`save`). */
+  stage(head: AuditChainHead, event: RequiredEntityData<AuditEvent> & { seq: number; hash: string }): void {
     this.#em.create(AuditEvent, event);
     head.seq = event.seq;
     head.hash = event.hash;
+  }
+
+  async save(): Promise<void> {
     await this.#em.flush();
   }
 

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { recordAudit } from '../audit/audit.recorder.ts';
+import { recordAudit, recordAudits } from '../audit/audit.recorder.ts';
 import type { OrgScope } from '../scope.ts';
 import { checkVersion, groupNotFound, isUuid, notADirectoryUser } from './directory-errors.ts';
 import { compileFilter } from './directory-filter.sql.ts';
@@ -59,8 +59,10 @@ export async function createGroup(scope: OrgScope, dir: DirectoryContext, input:
   const group = await repo.insert({ id: uuidv7(), orgId: dir.orgId, directoryId: dir.directoryId }, input);
   const added = await repo.addMembers(dir.orgId, group.id, ids);
   // A new group has no rules yet, so nobody's role or teams change.
-  await recordAudit(scope, { type: 'directory.group_created', target: { type: 'directory_group', id: group.id }, after: { directoryId: dir.directoryId, displayName: group.displayName, externalId: group.externalId } });
-  if (added.length) await recordAudit(scope, { type: 'directory.group_members_changed', target: { type: 'directory_group', id: group.id }, after: { added, removed: [] } });
+  await recordAudits(scope, [
+    { type: 'directory.group_created', target: { type: 'directory_group', id: group.id }, after: { directoryId: dir.directoryId, displayName: group.displayName, externalId: group.externalId } },
+    ...(added.length ? [{ type: 'directory.group_members_changed', target: { type: 'directory_group', id: group.id }, after: { added, removed: [] } }] : []),
+  ]);
   return group;
 }
 

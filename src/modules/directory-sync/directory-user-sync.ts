@@ -1,11 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
-import { recordAudit } from '../audit/audit.recorder.ts';
+import { recordAudit, recordAudits } from '../audit/audit.recorder.ts';
 import type { OrgScope } from '../scope.ts';
 import { assertNotOwner, endMembership } from './deprovisioning.ts';
 import { checkVersion, isUniqueViolation, isUuid, uniqueness, userNotFound } from './directory-errors.ts';
 import { compileFilter } from './directory-filter.sql.ts';
 import type { DirectoryContext, DirectoryUserInput, DirectoryUserRecord, GroupRef, ListQuery, Page } from './directory-records.ts';
-import { DirectoryMembersRepository } from './directory-members.repository.ts';
 import { DirectoryUsersRepository } from './directory-users.repository.ts';
 import { syncMembers } from './membership-sync.ts';
 import { accountFor, linkEmail } from './user-links.ts';
@@ -37,12 +36,12 @@ export async function createUser(scope: OrgScope, dir: DirectoryContext, input: 
   const email = linkEmail(input);
   const name = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || null);
   const userId = await accountFor(scope.em, dir.orgId, email, name);
-  const user = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).insert({ id: uuidv7(), orgId: dir.orgId, directoryId: dir.directoryId, userId }, input));
-  const made = input.active ? await new DirectoryMembersRepository(scope.em).createMemberships(dir.orgId, [{ userId, role: dir.defaultRole }]) : [];
-  await recordAudit(scope, { type: 'directory.user_created', target: { type: 'directory_user', id: user.id }, after: { directoryId: dir.directoryId, ...summary(user) } });
-  for (const m of made) {
-    await recordAudit(scope, { type: 'member.added', target: { type: 'user', id: userId }, after: { role: m.role, source: 'scim', directoryId: dir.directoryId } });
-  }
+  const { user, memberRole } = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).insert(
+    { id: uuidv7(), orgId: dir.orgId, directoryId: dir.directoryId, userId }, input, input.active ? dir.defaultRole : null));
+  await recordAudits(scope, [
+    { type: 'directory.user_created', target: { type: 'directory_user', id: user.id }, after: { directoryId: dir.directoryId, ...summary(user) } },
+    ...(memberRole ? [{ type: 'member.added', target: { type: 'user', id: userId }, after: { role: memberRole, source: 'scim', directoryId: dir.directoryId } }] : []),
+  ]);
   return user;
 }
 
@@ -81,10 +80,10 @@ export async function replaceUser(scope: OrgScope, dir: DirectoryContext, id: st
   const updated = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).update(current.id, input));
   if (suspending) await endMembership(scope, current.userId, 'directory_suspended', false);
   if (restoring) await syncMembers(scope, dir.directoryId, [current.id], []);
-  await recordAudit(scope, { type: 'directory.user_updated', target: { type: 'directory_user', id }, before: summary(current), after: summary(updated) });
-  if (suspending || restoring) {
-    await recordAudit(scope, { type: suspending ? 'directory.user_suspended' : 'directory.user_restored', target: { type: 'directory_user', id }, after: { userId: current.userId } });
-  }
+  await recordAudits(scope, [
+    { type: 'directory.user_updated', target: { type: 'directory_user', id }, before: summary(current), after: summary(updated) },
+    ...(suspending || restoring ? [{ type: suspending ? 'directory.user_suspended' : 'directory.user_restored', target: { type: 'directory_user', id }, after: { userId: current.userId } }] : []),
+  ]);
   return updated;
 }
 

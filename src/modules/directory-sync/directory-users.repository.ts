@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/sql';
+import { v7 as uuidv7 } from 'uuid';
 import { toDate } from '../../db/rows.ts';
 import type { DirectoryUserInput, DirectoryUserRecord, GroupRef, Page } from './directory-records.ts';
 import { bind, sql, type SqlFragment } from './sql-fragment.ts';
@@ -42,13 +43,42 @@ export class DirectoryUsersRepository {
     this.#em = em;
   }
 
-  async insert(ids: { id: string; orgId: string; directoryId: string; userId: string }, input: DirectoryUserInput): Promise<DirectoryUserRecord> {
-    const rows = await this.#em.execute<UserRow[]>(
-      `INSERT INTO directory_users AS du (id, org_id, directory_id, user_id, user_name, external_id, email, active, display_name, given_name, family_name, resource)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) RETURNING ${COLUMNS}`,
-      [ids.id, ids.orgId, ids.directoryId, ids.userId, ...values(input)],
+  /**
+   * Whether the org verified the address's domain, and the accounts the address could link to:
+   * the person's own, and the one this org manages (one round trip; users are global rows).
+   */
+  async linkCandidates(orgId: string, email: string): Promise<{ verified: boolean; ownId: string | null; managedId: string | null }> {
+    const domain = email.slice(email.lastIndexOf('@') + 1);
+    const rows = await this.#em.execute<{ verified: boolean; id: string | null; managed_by_org_id: string | null }[]>(
+      `SELECT EXISTS (SELECT 1 FROM domains WHERE org_id = ? AND domain = ? AND verified_at IS NOT NULL) AS verified, u.id, u.managed_by_org_id
+         FROM (SELECT 1) one
+         LEFT JOIN users u ON lower(u.email) = ? AND (u.managed_by_org_id IS NULL OR u.managed_by_org_id = ?)`,
+      [orgId, domain, email, orgId]);
+    return {
+      verified: rows[0]?.verified === true,
+      ownId: rows.find((r) => r.id && r.managed_by_org_id === null)?.id ?? null,
+      managedId: rows.find((r) => r.id && r.managed_by_org_id === orgId)?.id ?? null,
+    };
+  }
+
+  /**
+   * The directory user and, when `role` is given, the person's membership if they have none
+   * (source scim), in one statement; `memberRole` is the role of a membership made here, null if
+   * none was (inactive, or one existed and is kept).
+   */
+  async insert(ids: { id: string; orgId: string; directoryId: string; userId: string }, input: DirectoryUserInput, role: string | null): Promise<{ user: DirectoryUserRecord; memberRole: string | null }> {
+    const rows = await this.#em.execute<(UserRow & { member_role: string | null })[]>(
+      `WITH du AS (
+         INSERT INTO directory_users AS du (id, org_id, directory_id, user_id, user_name, external_id, email, active, display_name, given_name, family_name, resource)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) RETURNING ${COLUMNS}),
+       m AS (
+         INSERT INTO memberships (id, org_id, user_id, role, source) SELECT ?, ?, du.user_id, ?, 'scim' FROM du WHERE ?::text IS NOT NULL
+         ON CONFLICT (org_id, user_id) DO NOTHING RETURNING role)
+       SELECT du.*, (SELECT role FROM m) AS member_role FROM du`,
+      [ids.id, ids.orgId, ids.directoryId, ids.userId, ...values(input), uuidv7(), ids.orgId, role, role],
     );
-    return toRecord(rows[0]!);
+    const row = rows[0]!;
+    return { user: toRecord(row), memberRole: row.member_role };
   }
 
   /** `lock`: held until the transaction ends, so two changes of one user apply one after the other. */

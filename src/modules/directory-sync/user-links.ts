@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import { AppError } from '../../errors.ts';
-import { DomainsRepository } from '../domains/domains.repository.ts';
 import { normalizeEmail, UsersRepository } from '../users/users.repository.ts';
 import type { DirectoryUserInput } from './directory-records.ts';
+import { DirectoryUsersRepository } from './directory-users.repository.ts';
 
 // A deliberately loose shape check: the address only chooses an account; nobody is mailed here.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -24,12 +24,10 @@ export function linkEmail(input: DirectoryUserInput): string {
  * this org alone, never the account of whoever owns the address elsewhere.
  */
 export async function accountFor(em: EntityManager, orgId: string, email: string, name: string | null): Promise<string> {
+  // The domain check names the org as well as being enforced by row-level security: the
+  // no-takeover rule rests on it.
+  const link = await new DirectoryUsersRepository(em).linkCandidates(orgId, email);
   const users = new UsersRepository(em);
-  const domain = email.slice(email.lastIndexOf('@') + 1);
-  // Named as well as enforced by row-level security: the no-takeover rule rests on it.
-  const claim = await new DomainsRepository(em).findByName(domain);
-  if (claim?.orgId === orgId && claim.verifiedAt) {
-    return ((await users.findByEmail(email)) ?? (await users.create({ email, name, passwordHash: null }))).id;
-  }
-  return ((await users.findManaged(orgId, email)) ?? (await users.create({ email, name, passwordHash: null, managedByOrgId: orgId }))).id;
+  if (link.verified) return link.ownId ?? (await users.create({ email, name, passwordHash: null })).id;
+  return link.managedId ?? (await users.create({ email, name, passwordHash: null, managedByOrgId: orgId })).id;
 }
