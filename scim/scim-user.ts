@@ -52,8 +52,9 @@ export function userInput(body: unknown): DirectoryUserInput {
   return {
     userName,
     externalId: text(resource.externalId),
-    // RFC 7643 leaves `active` to the provider; a user the IdP pushes without it is active.
-    active: resource.active !== false,
+    // RFC 7643 leaves `active` to the provider. Left out, a new user is active and an existing
+    // one keeps their state: a PUT without it must not bring a suspended person back.
+    active: typeof resource.active === 'boolean' ? resource.active : undefined,
     displayName: text(resource.displayName),
     givenName: text(name.givenName),
     familyName: text(name.familyName),

@@ -157,6 +157,39 @@ describe('deprovisioning', () => {
     expect((await account(user.userId)).disabled_at).not.toBeNull();
     await expect(sync.getUser(dir, user.id)).rejects.toMatchObject({ status: 404 });
   });
+
+  test('an IdP that provisions the deleted managed account again enables it again', async () => {
+    const org = await createOrg(t);
+    const dir = await directoryFor(t, org.orgId);
+    const { user } = await withAccess(org, dir);
+    await sync.deleteUser(dir, user.id);
+    const again = await sync.createUser(dir, scimUser((await account(user.userId)).email));
+    expect(again.userId).toBe(user.userId);
+    expect((await account(user.userId)).disabled_at).toBeNull();
+    expect(await membership(org.orgId, user.userId)).toEqual({ role: 'member', source: 'scim' });
+  });
+
+  test('a PUT that leaves active out keeps a suspended person suspended', async () => {
+    const org = await createOrg(t);
+    const dir = await directoryFor(t, org.orgId);
+    const { user } = await withAccess(org, dir);
+    const suspended = await sync.replaceUser(dir, user.id, { ...user, active: false });
+    const kept = await sync.replaceUser(dir, user.id, { ...user, displayName: 'Renamed', active: undefined }, suspended.version);
+    expect(kept).toMatchObject({ active: false, displayName: 'Renamed' });
+    expect(await membership(org.orgId, user.userId)).toBeNull();
+  });
+
+  test('a person pushed as inactive loses the membership they already had', async () => {
+    const org = await createOrg(t);
+    const domain = uniqueDomain();
+    await verifiedDomain(t, org.orgId, domain);
+    const dir = await directoryFor(t, org.orgId);
+    const own = await createUser(t, `dana@${domain}`);
+    await t.db.inOrg(org.orgId, (em) => em.execute(
+      `INSERT INTO memberships (id, org_id, user_id, role, source) VALUES (gen_random_uuid(), ?, ?, 'admin', 'invite')`, [org.orgId, own.id]));
+    await sync.createUser(dir, scimUser(own.email, { active: false }));
+    expect(await membership(org.orgId, own.id)).toBeNull();
+  });
 });
 
 describe('groups, rules and teams', () => {

@@ -40,7 +40,10 @@ describe('Okta dialect', () => {
 
 describe('User resource → DirectoryUserInput', () => {
   test('userName is required (400 invalidValue)', () => expect(() => userInput({ name: { givenName: 'x' } })).toThrow(expect.objectContaining({ status: 400, scimType: 'invalidValue' })));
-  test('active defaults to true', () => expect(userInput({ userName: 'a' }).active).toBe(true));
+  test('active left out stays unsaid (a new user is active, an existing one keeps their state)', () => {
+    expect(userInput({ userName: 'a' }).active).toBeUndefined();
+    expect(userInput({ userName: 'a', active: false }).active).toBe(false);
+  });
   test('emails are lower-cased; the sign-in email is primary, else work, else first', () => {
     expect(userInput({ userName: 'a', emails: [{ value: 'W@X.COM', type: 'work' }, { value: 'P@X.com', type: 'home', primary: true }] }).email).toBe('p@x.com');
     expect(signInEmail([{ value: 'h@x', type: 'home' }, { value: 'w@x', type: 'work' }])).toBe('w@x');

@@ -42,3 +42,15 @@ export async function endMembership(scope: OrgScope, userId: string, reason: 'di
     await recordAudit(scope, { type: 'user.disabled', target: { type: 'user', id: userId }, after: { reason } });
   }
 }
+
+/**
+ * The IdP provisions again an account this org manages and its own deletion disabled: it may
+ * sign in again. The person's own account (not managed here) is never enabled by a directory.
+ */
+export async function reenableManaged(scope: OrgScope, userId: string): Promise<void> {
+  const users = new UsersRepository(scope.em);
+  const user = await users.findById(userId);
+  if (user?.managedByOrgId !== scope.orgId || !user.disabledAt) return;
+  await users.setDisabled(userId, null);
+  await recordAudit(scope, { type: 'user.enabled', target: { type: 'user', id: userId }, after: { reason: 'directory_provisioned' } });
+}

@@ -69,7 +69,8 @@ export interface DirectoryUserInput {
   /** As given; unique per directory regardless of case. */
   userName: string;
   externalId: string | null;
-  active: boolean;
+  /** Undefined when the IdP did not say: a new user is active, an existing one keeps their state. */
+  active: boolean | undefined;
   displayName: string | null;
   givenName: string | null;
   familyName: string | null;
@@ -83,6 +84,7 @@ export interface DirectoryUserInput {
 }
 
 export interface DirectoryUserRecord extends DirectoryUserInput {
+  active: boolean;
   id: string;
   /** The Gatehouse user this directory user is linked to. */
   userId: string;

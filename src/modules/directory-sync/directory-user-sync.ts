@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { recordAudit, recordAudits } from '../audit/audit.recorder.ts';
 import type { OrgScope } from '../scope.ts';
-import { assertNotOwner, endMembership } from './deprovisioning.ts';
+import { assertNotOwner, endMembership, reenableManaged } from './deprovisioning.ts';
 import { checkVersion, isUniqueViolation, isUuid, uniqueness, userNotFound } from './directory-errors.ts';
 import { compileFilter } from './directory-filter.sql.ts';
 import type { DirectoryContext, DirectoryUserInput, DirectoryUserRecord, GroupRef, ListQuery, Page } from './directory-records.ts';
@@ -32,12 +32,17 @@ async function insertOrConflict<T>(write: () => Promise<T>): Promise<T> {
  * membership the person already had is kept as it is until their groups change. Few
  * statements, the audit last: it holds the org's chain head until commit.
  */
-export async function createUser(scope: OrgScope, dir: DirectoryContext, input: DirectoryUserInput): Promise<DirectoryUserRecord> {
+export async function createUser(scope: OrgScope, dir: DirectoryContext, given: DirectoryUserInput): Promise<DirectoryUserRecord> {
+  const input = { ...given, active: given.active ?? true };
   const email = linkEmail(input);
   const name = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || null);
-  const userId = await accountFor(scope.em, dir.orgId, email, name);
+  const { id: userId, managedBefore } = await accountFor(scope.em, dir.orgId, email, name);
+  if (!input.active) await assertNotOwner(scope, userId);
   const { user, memberRole } = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).insert(
     { id: uuidv7(), orgId: dir.orgId, directoryId: dir.directoryId, userId }, input, input.active ? dir.defaultRole : null));
+  // Pushed as inactive: a membership the person already had (an earlier invitation) ends too.
+  if (!input.active) await endMembership(scope, userId, 'directory_suspended', false);
+  if (input.active && managedBefore) await reenableManaged(scope, userId);
   await recordAudits(scope, [
     { type: 'directory.user_created', target: { type: 'directory_user', id: user.id }, after: { directoryId: dir.directoryId, ...summary(user) } },
     ...(memberRole ? [{ type: 'member.added', target: { type: 'user', id: userId }, after: { role: memberRole, source: 'scim', directoryId: dir.directoryId } }] : []),
@@ -71,14 +76,16 @@ export async function listUsers(scope: OrgScope, dir: DirectoryContext, query: L
  * membership (deprovisioning.ts); false → true restores it with the role and teams the person's
  * groups give. The linked account does not change with the email: the link was decided once.
  */
-export async function replaceUser(scope: OrgScope, dir: DirectoryContext, id: string, input: DirectoryUserInput, ifVersion?: number): Promise<DirectoryUserRecord> {
+export async function replaceUser(scope: OrgScope, dir: DirectoryContext, id: string, given: DirectoryUserInput, ifVersion?: number): Promise<DirectoryUserRecord> {
   const current = await load(scope, dir, id, true);
   checkVersion(current.version, ifVersion);
+  const input = { ...given, active: given.active ?? current.active };
   const suspending = current.active && !input.active;
   const restoring = !current.active && input.active;
   if (suspending) await assertNotOwner(scope, current.userId);
   const updated = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).update(current.id, input));
   if (suspending) await endMembership(scope, current.userId, 'directory_suspended', false);
+  if (restoring) await reenableManaged(scope, current.userId);
   if (restoring) await syncMembers(scope, dir.directoryId, [current.id], []);
   await recordAudits(scope, [
     { type: 'directory.user_updated', target: { type: 'directory_user', id }, before: summary(current), after: summary(updated) },

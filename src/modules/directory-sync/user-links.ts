@@ -23,11 +23,12 @@ export function linkEmail(input: DirectoryUserInput): string {
  * since the org proved it controls the address; any other address gets an account managed by
  * this org alone, never the account of whoever owns the address elsewhere.
  */
-export async function accountFor(em: EntityManager, orgId: string, email: string, name: string | null): Promise<string> {
+export async function accountFor(em: EntityManager, orgId: string, email: string, name: string | null): Promise<{ id: string; managedBefore: boolean }> {
   // The domain check names the org as well as being enforced by row-level security: the
   // no-takeover rule rests on it.
   const link = await new DirectoryUsersRepository(em).linkCandidates(orgId, email);
   const users = new UsersRepository(em);
-  if (link.verified) return link.ownId ?? (await users.create({ email, name, passwordHash: null })).id;
-  return link.managedId ?? (await users.create({ email, name, passwordHash: null, managedByOrgId: orgId })).id;
+  if (link.verified) return { id: link.ownId ?? (await users.create({ email, name, passwordHash: null })).id, managedBefore: false };
+  if (link.managedId) return { id: link.managedId, managedBefore: true };
+  return { id: (await users.create({ email, name, passwordHash: null, managedByOrgId: orgId })).id, managedBefore: false };
 }
