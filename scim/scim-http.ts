@@ -50,8 +50,30 @@ export function parseScimBody(deps: ScimDeps) {
     if (['POST', 'PUT', 'PATCH'].includes(ctx.method) && !ctx.is('application/scim+json', 'application/json')) {
       throw scimError(400, 'invalidSyntax', 'Send the body as application/scim+json.');
     }
-    await parse(ctx, next);
+    await parse(ctx, async () => {
+      refuseUnusable(ctx);
+      await next();
+    });
   };
+}
+
+/**
+ * Input the service could not store or would misread is refused up front: a query parameter
+ * given twice (Koa makes it an array: a second `filter` must not silently widen a list), and a
+ * NUL or an unpaired surrogate anywhere (PostgreSQL text and jsonb refuse them).
+ */
+function refuseUnusable(ctx: Context): void {
+  for (const [name, value] of Object.entries(ctx.query)) {
+    if (Array.isArray(value)) throw scimError(400, name === 'filter' ? 'invalidFilter' : 'invalidSyntax', `The query parameter ${name} is given more than once.`);
+    if (unstorable(value)) throw scimError(400, name === 'filter' ? 'invalidFilter' : 'invalidValue', `The query parameter ${name} contains a NUL or an unpaired surrogate.`);
+  }
+  if (unstorable(ctx.request.body)) throw scimError(400, 'invalidValue', 'The body contains a NUL or an unpaired surrogate.');
+}
+
+function unstorable(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => unstorable(k) || unstorable(v));
+  return false;
 }
 
 /** An If-Match ETag (`W/"3"`) as the version it names; `*` or none: no condition (RFC 7232 §3.1). */

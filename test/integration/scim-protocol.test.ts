@@ -96,6 +96,16 @@ describe('SCIM Users protocol', () => {
     expect(reply.body).toMatchObject({ totalResults: 1, itemsPerPage: 1, startIndex: 1 });
     expect(Object.keys(reply.body.Resources[0]).sort()).toEqual(['id', 'meta', 'schemas', 'userName']);
   });
+  test('a NUL in a body is 400 invalidValue, in a filter 400 invalidFilter; nothing is stored', async () => {
+    await expectScimError(await call('POST', '/Users', { schemas: [USER], userName: 'nul\u0000@example.com' }), 400, 'invalidValue');
+    await expectScimError(await call('GET', `/Users?filter=${encodeURIComponent('userName eq "a\u0000"')}`), 400, 'invalidFilter');
+    const found = await call('GET', `/Users?filter=${encodeURIComponent('userName sw "nul"')}`);
+    expect(found.body.totalResults).toBe(0);
+  });
+  test('a filter given twice is 400 invalidFilter, not a list of everyone', async () => {
+    await expectScimError(await call('GET', `/Users?filter=${encodeURIComponent('userName eq "x"')}&filter=${encodeURIComponent('userName eq "y"')}`), 400, 'invalidFilter');
+    await expectScimError(await call('GET', '/Users?attributes=userName&attributes=emails'), 400, 'invalidSyntax');
+  });
   test('invalid filter: 400 invalidFilter', async () => expectScimError(await call('GET', `/Users?filter=${encodeURIComponent('nope eq "x"')}`), 400, 'invalidFilter'));
   test('count=0 gives totalResults only; startIndex < 1 is 1', async () => {
     const reply = await call('GET', '/Users?count=0&startIndex=-5');
