@@ -153,6 +153,19 @@ test('members and viewers lack directories:manage: 403 everywhere, nothing chang
   await expectRefused(a, () => admin.api('POST', path(a), { name: 'X', defaultRole: 'owner' }), 422, 'directory.owner_role');
 });
 
+test('directories:manage alone cannot set up or steer a directory: its token would add, re-role and remove members', async () => {
+  const dir = await create(a);
+  const role = `dirs-${randomUUID().slice(0, 6)}`;
+  expect((await a.owner.api('POST', `/api/v1/orgs/${a.orgId}/roles`, { key: role, name: 'Directories only', permissions: ['org:read', 'directories:manage'] })).status).toBe(201);
+  const { api } = await addMember(t, a.orgId, role);
+  expect((await api('GET', path(a, `/${dir.id}`))).status).toBe(200);
+  for (const call of [
+    () => api('POST', path(a), { name: 'X', defaultRole: 'viewer' }),
+    () => api('PATCH', path(a, `/${dir.id}`), { defaultRole: 'viewer' }),
+    () => api('POST', path(a, `/${dir.id}/token`)),
+  ]) await expectRefused(a, call, 403, 'auth.forbidden');
+});
+
 test('rules: a group of another directory, an unknown team or role, owner: refused, nothing changed; a duplicate is 409', async () => {
   const dir = await create(a);
   const other = await create(a);

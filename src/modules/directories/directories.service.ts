@@ -18,6 +18,14 @@ export interface DirectoryDeps {
 }
 
 /**
+ * A directory's token adds, re-roles and removes members through the IdP, so whoever may set one
+ * up or steer it must hold those member powers too, not `directories:manage` alone.
+ */
+export function authorizeDirectoryChange(scope: OrgScope): void {
+  for (const permission of ['directories:manage', 'members:invite', 'members:update', 'members:remove'] as const) scope.authorize(permission);
+}
+
+/**
  * A role a directory hands out (its default, or a group rule's): a role of the org within the
  * caller's own permissions, and never owner: an IdP must not be able to mint owners, and the
  * org has exactly one.
@@ -47,7 +55,7 @@ export class DirectoriesService {
   }
 
   async create(input: { name: string; defaultRole: string }): Promise<DirectoryView & { token: string; tokenCreatedAt: Date }> {
-    this.#scope.authorize('directories:manage');
+    authorizeDirectoryChange(this.#scope);
     const defaultRole = await directoryRole(this.#scope, input.defaultRole, 'body.defaultRole');
     const { token, secretHash } = this.#deps.apiKeyTokens.issueDirectoryToken();
     const tokenCreatedAt = new Date();
@@ -69,7 +77,7 @@ export class DirectoriesService {
 
   /** A new default role re-levels every member the directory manages, in this transaction. */
   async update(id: string, patch: { name?: string; defaultRole?: string }): Promise<DirectoryView> {
-    this.#scope.authorize('directories:manage');
+    authorizeDirectoryChange(this.#scope);
     const row = await loadDirectory(this.#repo, id);
     const defaultRole = patch.defaultRole === undefined ? row.defaultRole : await directoryRole(this.#scope, patch.defaultRole, 'body.defaultRole');
     const before = directoryAuditView(row);
@@ -85,7 +93,7 @@ export class DirectoriesService {
 
   /** A new token; the previous one stops working when this transaction commits. */
   async rotateToken(id: string): Promise<{ token: string; tokenCreatedAt: Date }> {
-    this.#scope.authorize('directories:manage');
+    authorizeDirectoryChange(this.#scope);
     const row = await loadDirectory(this.#repo, id);
     const { token, secretHash } = this.#deps.apiKeyTokens.issueDirectoryToken();
     row.tokenHash = secretHash;

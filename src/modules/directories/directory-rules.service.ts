@@ -7,7 +7,7 @@ import { syncDirectoryMembers } from '../directory-sync/membership-sync.ts';
 import type { OrgScope } from '../scope.ts';
 import { TeamsRepository } from '../teams/teams.repository.ts';
 import { DirectoriesRepository, type DirectoryRuleRow } from './directories.repository.ts';
-import { directoryRole, loadDirectory } from './directories.service.ts';
+import { authorizeDirectoryChange, directoryRole, loadDirectory } from './directories.service.ts';
 import { ruleView } from './directory-view.ts';
 
 export type RuleInput = { groupId: string; role: string } | { groupId: string; teamId: string };
@@ -40,7 +40,7 @@ export class DirectoryRulesService {
   }
 
   async add(directoryId: string, input: RuleInput) {
-    this.#scope.authorize('directories:manage');
+    authorizeDirectoryChange(this.#scope);
     await loadDirectory(this.#repo, directoryId);
     const { role, teamId } = await this.#checkRule(directoryId, input);
     if (await this.#repo.ruleExists(input.groupId, role, teamId)) throw duplicate();
@@ -55,7 +55,7 @@ export class DirectoryRulesService {
   }
 
   async remove(directoryId: string, ruleId: string): Promise<void> {
-    this.#scope.authorize('directories:manage');
+    authorizeDirectoryChange(this.#scope);
     await loadDirectory(this.#repo, directoryId);
     const rule = await this.#repo.findRule(directoryId, ruleId);
     if (!rule) throw new NotFoundError('directory.rule_not_found', 'No such rule in this directory.');
