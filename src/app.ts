@@ -139,7 +139,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(ssoRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
   // SCIM 2.0 per directory: the customer's IdP pushes users and groups (scim/).
   const scim = scimRoutes({ config, db: database, apiKeyTokens: services.apiKeyTokens, logger, sync: new DirectorySyncService({ db: database }) });
-  koa.use(scim.routes()).use(scim.allowedMethods());
+  koa.use(scim.routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
   const metadataRefresher = new MetadataRefresher({
