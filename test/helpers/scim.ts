@@ -227,3 +227,8 @@ async function checkTeams(dir: ScimDirectory, people: Record<string, string>, ex
     expect({ team: teamId, people: inTeam.sort() }).toEqual({ team: teamId, people: [...aliases].sort() });
   }
 }
+
+/** Every account with this address (the person's own and any org-managed ones), oldest first. */
+export const accountsWithEmail = (t: TestApp, email: string) =>
+  t.db.withoutOrg((em) => em.execute<{ id: string; managed_by_org_id: string | null }[]>(
+    'SELECT id, managed_by_org_id FROM users WHERE lower(email) = ? ORDER BY created_at', [email.toLowerCase()]));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { createOrg, createUser } from '../helpers/factories.ts';
-import { loadSession, membersByEmail, replaySession, scimDirectory } from '../helpers/scim.ts';
+import { accountsWithEmail, loadSession, membersByEmail, replaySession, scimDirectory } from '../helpers/scim.ts';
 import { verifiedDomain } from '../helpers/sso.ts';
 
 // Microsoft Entra ID's provisioning session (test/fixtures/scim/entra-session.json) replayed
@@ -15,9 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const usersWithEmail = (email: string) =>
-  t.db.withoutOrg((em) => em.execute<{ id: string; managed_by_org_id: string | null }[]>(
-    'SELECT id, managed_by_org_id FROM users WHERE lower(email) = ? ORDER BY created_at', [email.toLowerCase()]));
+const usersWithEmail = (email: string) => accountsWithEmail(t, email);
 
 test('an Entra provisioning session drives members and roles; links only in verified domains', async () => {
   const org = await createOrg(t);
