@@ -59,6 +59,12 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
       problems.push(`${provider}ClientSecret: ${provider.toUpperCase()}_CLIENT_ID and ${provider.toUpperCase()}_CLIENT_SECRET go together`);
     }
   }
+  if (cfg.upstreamUrl && !cfg.routesFile) {
+    problems.push('routesFile: UPSTREAM_URL needs GATEHOUSE_ROUTES, the route policy the gateway enforces (without one it would deny everything)');
+  }
+  if (cfg.gatewayWorkers > 1 && !cfg.databaseUrl) {
+    problems.push('gatewayWorkers: GATEWAY_WORKERS above 1 needs DATABASE_URL (the embedded database lives in one process)');
+  }
   if (problems.length) throw new ConfigError(problems);
   const secretKey = cfg.secretKey ?? devSecretKey(cfg.dataDir, warn);
   return Object.freeze({ ...cfg, publicUrl: cfg.publicUrl.replace(/\/+$/, ''), secretKey });

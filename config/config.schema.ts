@@ -40,6 +40,22 @@ export const configSchema = z
     githubClientSecret: z.string().min(1).optional().describe('GITHUB_CLIENT_SECRET'),
     githubUrl: z.url({ protocol: /^https?$/ }).describe('GITHUB_URL: GitHub\'s OAuth endpoints base (GitHub Enterprise, or a local stand-in in tests)'),
     githubApiUrl: z.url({ protocol: /^https?$/ }).describe('GITHUB_API_URL: GitHub\'s REST API base'),
+    upstreamUrl: z.url({ protocol: /^https?$/ }).optional()
+      .describe('UPSTREAM_URL: the product API the gateway guards (the gateway listener is off when unset)'),
+    routesFile: z.string().min(1).optional()
+      .describe('GATEHOUSE_ROUTES: the route policy (YAML) the gateway enforces; reloaded on change'),
+    gatewayWorkers: z.coerce.number().int().min(1).max(64)
+      .describe('GATEWAY_WORKERS: gateway processes (one per core scales it; more than 1 needs DATABASE_URL)'),
+    gatewayResource: z.url({ protocol: /^https?$/ }).optional()
+      .describe('GATEWAY_RESOURCE: the audience of access tokens for the gateway (RFC 8707 resource); default PUBLIC_URL/gateway'),
+    gatewayForwardAuthorization: z.stringbool().or(z.boolean())
+      .describe('GATEWAY_FORWARD_AUTHORIZATION: pass the caller\'s Authorization header to the upstream (off: it is removed)'),
+    gatewayUpstreamTimeoutMs: z.coerce.number().int().min(100).max(600_000)
+      .describe('GATEWAY_UPSTREAM_TIMEOUT_MS: how long the upstream may take to connect and to start answering before a 504'),
+    gatewayOrgRateLimit: z.coerce.number().int().min(0)
+      .describe('GATEWAY_ORG_RATE_LIMIT: requests per second per org through the gateway, bursts up to one second\'s worth (0: none)'),
+    gatewayKeyRateLimit: z.coerce.number().int().min(0)
+      .describe('GATEWAY_KEY_RATE_LIMIT: requests per second per API key or service account (0: none)'),
   })
   .strict();
 
@@ -75,6 +91,14 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   GITHUB_CLIENT_SECRET: 'githubClientSecret',
   GITHUB_URL: 'githubUrl',
   GITHUB_API_URL: 'githubApiUrl',
+  UPSTREAM_URL: 'upstreamUrl',
+  GATEHOUSE_ROUTES: 'routesFile',
+  GATEWAY_WORKERS: 'gatewayWorkers',
+  GATEWAY_RESOURCE: 'gatewayResource',
+  GATEWAY_FORWARD_AUTHORIZATION: 'gatewayForwardAuthorization',
+  GATEWAY_UPSTREAM_TIMEOUT_MS: 'gatewayUpstreamTimeoutMs',
+  GATEWAY_ORG_RATE_LIMIT: 'gatewayOrgRateLimit',
+  GATEWAY_KEY_RATE_LIMIT: 'gatewayKeyRateLimit',
 };
 
 export const defaults = {
@@ -96,4 +120,9 @@ export const defaults = {
   googleIssuer: 'https://accounts.google.com',
   githubUrl: 'https://github.com',
   githubApiUrl: 'https://api.github.com',
+  gatewayWorkers: 1,
+  gatewayForwardAuthorization: false,
+  gatewayUpstreamTimeoutMs: 30_000,
+  gatewayOrgRateLimit: 1000,
+  gatewayKeyRateLimit: 200,
 } as const;

@@ -10,6 +10,7 @@ import { Mfa } from './0009-mfa.ts';
 import { PlatformKeys } from './0010-platform-keys.ts';
 import { EnterpriseSso } from './0011-enterprise-sso.ts';
 import { DirectorySync } from './0012-directory-sync.ts';
+import { Gateway } from './0013-gateway.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -25,4 +26,5 @@ export const migrationsList = [
   { name: '0010-platform-keys', class: PlatformKeys },
   { name: '0011-enterprise-sso', class: EnterpriseSso },
   { name: '0012-directory-sync', class: DirectorySync },
+  { name: '0013-gateway', class: Gateway },
 ];

@@ -43,6 +43,9 @@ import { platformSignInRoutes } from './federation/platform-sign-in.ts';
 import { cookieKeys, managementApiResource } from './oidc/provider.ts';
 import { ServiceAccountClients } from './oidc/service-account-clients.ts';
 import { SigningKeys } from './oidc/signing-keys.ts';
+import { noProductPermissions } from './modules/roles/product-permissions.ts';
+import { RoutePolicyFile } from './gateway/route-policy-file.ts';
+import { createGateway, type Gateway } from './gateway/gateway.ts';
 
 export interface App {
   services: ApiServices;
@@ -52,6 +55,8 @@ export interface App {
   /** Re-fetches SAML IdP metadata URLs and reports expiring IdP certificates (tests call refreshOnce). */
   metadataRefresher: MetadataRefresher;
   notifications: Notifications;
+  /** The gateway listener (UPSTREAM_URL set), not yet listening: `serve` and tests start it. */
+  gateway: Gateway | undefined;
   koa: Koa;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
@@ -60,6 +65,8 @@ export interface App {
 /** The one composition root: every long-lived object is made here and passed down. */
 export async function createApp(config: Config, logger: Logger, db?: Database): Promise<App> {
   const database = db ?? (await openDatabase(databaseOptions(config, logger)));
+  // The route policy: the gateway enforces it; custom roles may hold the permissions it declares.
+  const routePolicy = config.routesFile ? await RoutePolicyFile.open(config.routesFile, logger) : undefined;
   const services: ApiServices = {
     config,
     db: database,
@@ -68,6 +75,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     mailer: new Mailer(),
     secrets: new SecretBox(config.secretKey),
     dns: txtResolver(config),
+    productPermissions: routePolicy ?? noProductPermissions,
   };
 
   const koa = new Koa({ proxy: config.trustProxy });
@@ -151,6 +159,11 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // test files on one database would otherwise send each other's mail.
   const outbox = appOutboxDispatcher(config, database, logger);
 
+  // The identity-aware gateway in front of the product API (src/gateway/).
+  const gateway = config.upstreamUrl && routePolicy
+    ? await createGateway({ config, logger, db: database, platform: services.platform, apiKeyTokens: services.apiKeyTokens, secrets: services.secrets, notifications, routes: routePolicy })
+    : undefined;
+
   // Last, so that nothing above can fail with the listening connection open.
   await notifications.start();
 
@@ -161,6 +174,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     enterpriseSso,
     metadataRefresher,
     notifications,
+    gateway,
     koa,
     listen(port = config.port) {
       if (config.env !== 'test') outbox.start();
@@ -174,6 +188,8 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       });
     },
     async close() {
+      await gateway?.close();
+      routePolicy?.close();
       await outbox.stop();
       issuer.stop();
       await sweeper.stop();

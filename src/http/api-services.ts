@@ -5,6 +5,7 @@ import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { TxtResolver } from '../modules/domains/dns-txt.ts';
 import type { Mailer } from '../modules/mail/mailer.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+import type { ProductPermissions } from '../modules/roles/product-permissions.ts';
 
 /** What route modules are given; built once in app.ts. */
 export interface ApiServices {
@@ -16,4 +17,6 @@ export interface ApiServices {
   secrets: SecretBox;
   /** TXT look-ups for domain verification (GATEHOUSE_DNS_SERVERS or the system's resolver). */
   dns: TxtResolver;
+  /** The product's permissions from the route policy (GATEHOUSE_ROUTES); none when unset. */
+  productPermissions: ProductPermissions;
 }

@@ -13,6 +13,8 @@ import { teamRoutes } from '../modules/teams/teams.routes.ts';
 import { connectionRoutes } from '../modules/connections/connections.routes.ts';
 import { domainRoutes } from '../modules/domains/domains.routes.ts';
 import { directoryRoutes } from '../modules/directories/directories.routes.ts';
+import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
+import { authorizeRoutes } from '../modules/authorization/authorize.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
 export function apiRoutes(services: ApiServices): RouteSpec[] {
@@ -29,6 +31,8 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...domainRoutes(services),
     ...connectionRoutes(services),
     ...directoryRoutes(services),
+    ...workspaceRoutes(services),
+    ...authorizeRoutes(services),
     ...platformClientRoutes(services),
   ];
 }

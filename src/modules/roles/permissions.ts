@@ -22,6 +22,7 @@ export const permissionCatalogue = {
   'audit:read': 'Read and export the audit trail',
   'sso:manage': 'Set up enterprise SSO: connections, verified domains and SSO enforcement',
   'directories:manage': 'Set up SCIM directories: their tokens, default role and group rules',
+  'workspaces:manage': 'Create, rename and delete workspaces, and limit members to some of them',
 } as const;
 
 export type Permission = keyof typeof permissionCatalogue;
