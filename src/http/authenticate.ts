@@ -2,7 +2,8 @@ import type { Context, Next } from 'koa';
 import { UnauthorizedError } from '../errors.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
-import { ownerOnlyPermissions, permissionsOfRole } from '../modules/roles/permissions.ts';
+import { ownerOnlyPermissions } from '../modules/roles/permissions.ts';
+import { rolePermissions, type ProductPermissions } from '../modules/roles/product-permissions.ts';
 import type { ServiceAccountClient } from '../oidc/service-account-clients.ts';
 import type { Principal } from '../modules/scope.ts';
 
@@ -13,6 +14,8 @@ export interface AuthenticateDeps {
   verifyAccessToken: (token: string) => Promise<Record<string, unknown>>;
   /** An active service account by client id (the issuer's per-node cache, emptied on revocation). */
   findServiceAccount: (clientId: string) => Promise<ServiceAccountClient | undefined>;
+  /** The route policy's product permissions, which built-in roles hold beside Gatehouse's own. */
+  productPermissions: ProductPermissions;
 }
 
 /**
@@ -74,8 +77,8 @@ async function fromApiKey(deps: AuthenticateDeps, token: string): Promise<Princi
   if (row.revoked_at || (row.expires_at && row.expires_at.getTime() <= Date.now())) return null;
   // A key lives only while its creator is a member; it never exceeds the creator's rights.
   if (!row.member_role) return null;
-  const creator = new Set(permissionsOfRole(row.member_role, row.member_role_permissions));
-  const permissions = new Set(permissionsOfRole(row.key_role, row.key_role_permissions).filter((p) => creator.has(p)));
+  const creator = new Set(rolePermissions(row.member_role, row.member_role_permissions, deps.productPermissions));
+  const permissions = new Set(rolePermissions(row.key_role, row.key_role_permissions, deps.productPermissions).filter((p) => creator.has(p)));
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
     await deps.platform.markApiKeyUsed(row.id);
   }
@@ -104,7 +107,7 @@ async function fromAccessToken(deps: AuthenticateDeps, token: string): Promise<P
     orgId,
     userId: sub,
     role: member.role,
-    permissions: new Set(permissionsOfRole(member.role, member.role_permissions)),
+    permissions: new Set(rolePermissions(member.role, member.role_permissions, deps.productPermissions)),
     credential: { type: 'access_token', id: typeof jti === 'string' ? jti : '', expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : null },
   };
 }
@@ -122,7 +125,7 @@ async function fromServiceAccountToken(deps: AuthenticateDeps, claims: Record<st
     orgId: account.org_id,
     userId: null,
     role: account.role,
-    permissions: new Set(permissionsOfRole(account.role, account.role_permissions).filter((p) => !ownerOnly.has(p))),
+    permissions: new Set(rolePermissions(account.role, account.role_permissions, deps.productPermissions).filter((p) => !ownerOnly.has(p))),
     credential: { type: 'service_account', id: account.id, expiresAt: typeof claims.exp === 'number' ? new Date(claims.exp * 1000) : null },
   };
 }
