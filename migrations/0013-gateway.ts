@@ -82,7 +82,7 @@ const triggers = [
   `CREATE TRIGGER gateway_notify_delete AFTER DELETE ON api_keys FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_key()`,
   `CREATE TRIGGER gateway_notify AFTER UPDATE OR DELETE ON service_accounts FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_sa()`,
   `CREATE TRIGGER gateway_notify AFTER INSERT OR UPDATE OR DELETE ON roles FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_org()`,
-  `CREATE TRIGGER gateway_notify AFTER DELETE ON workspaces FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_org()`,
+  `CREATE TRIGGER gateway_notify AFTER INSERT OR DELETE ON workspaces FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_org()`,
   `CREATE TRIGGER gateway_notify AFTER UPDATE OF slug OR DELETE ON organizations FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_org_row()`,
   `CREATE TRIGGER gateway_notify AFTER UPDATE OF disabled_at OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_user()`,
   `CREATE TRIGGER gateway_notify AFTER INSERT OR UPDATE OR DELETE ON signing_keys FOR EACH ROW EXECUTE FUNCTION gatehouse_gateway_notify_keys()`,

@@ -17,8 +17,12 @@ export interface GatewayPrincipal {
   readonly credential: { readonly type: 'api_key' | 'access_token' | 'service_account'; readonly id: string };
   /** The workspace an API key or service account is bound to (null: not bound). */
   readonly workspaceId: string | null;
-  /** The workspaces a limited member may reach (null: every workspace of the org). */
-  readonly workspaceIds: ReadonlySet<string> | null;
+  /**
+   * The workspaces this credential may reach: the bound one; else a limited member's (and, for an
+   * API key, its creator's); else every workspace of the org. A `:workspaceId` in a route must be
+   * in it, so another org's workspace id never passes.
+   */
+  readonly workspaceIds: ReadonlySet<string>;
   /** When the credential stops being valid by itself (ms since epoch; Infinity: never). */
   readonly expiresAt: number;
 }
