@@ -46,6 +46,7 @@ import { SigningKeys } from './oidc/signing-keys.ts';
 import { noProductPermissions } from './modules/roles/product-permissions.ts';
 import { RoutePolicyFile } from './gateway/route-policy-file.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
+import { ApiKeyUsage } from './gateway/api-key-usage.ts';
 
 export interface App {
   services: ApiServices;
@@ -57,6 +58,8 @@ export interface App {
   notifications: Notifications;
   /** The gateway listener (UPSTREAM_URL set), not yet listening: `serve` and tests start it. */
   gateway: Gateway | undefined;
+  /** The management API's API key usage counts (tests call flushOnce). */
+  apiKeyUsage: ApiKeyUsage;
   koa: Koa;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
@@ -107,10 +110,13 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   const api = new Router({ prefix: '/api/v1' });
   api.get('/openapi.json', (ctx) => { ctx.body = openApiDocument(routes, `${config.publicUrl}/api/v1`); });
   const apiResource = managementApiResource(config);
+  // Uses of API keys, counted in memory and written in batches (the gateway keeps its own).
+  const apiKeyUsage = new ApiKeyUsage(services.platform, logger);
   mountRoutes(api, routes, {
     db: database,
     authenticate: authenticate({
       ...services,
+      apiKeyUsage,
       verifyAccessToken: (token) => issuer.verifyAccessToken(token, apiResource),
       findServiceAccount: (clientId) => serviceAccountClients.find(clientId),
     }),
@@ -175,9 +181,11 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     metadataRefresher,
     notifications,
     gateway,
+    apiKeyUsage,
     koa,
     listen(port = config.port) {
       if (config.env !== 'test') outbox.start();
+      apiKeyUsage.start();
       issuer.watch(10);
       if (config.env !== 'test') sweeper.start();
       if (config.env !== 'test') metadataRefresher.start();
@@ -189,6 +197,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     },
     async close() {
       await gateway?.close();
+      await apiKeyUsage.stop();
       routePolicy?.close();
       await outbox.stop();
       issuer.stop();

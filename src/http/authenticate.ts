@@ -1,5 +1,7 @@
 import type { Context, Next } from 'koa';
 import { UnauthorizedError } from '../errors.ts';
+import type { ApiKeyUsage } from '../gateway/api-key-usage.ts';
+import { apiKeyPermissions, apiKeySecretValid } from '../modules/api-keys/api-key-credential.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
 import { ownerOnlyPermissions } from '../modules/roles/permissions.ts';
@@ -16,6 +18,8 @@ export interface AuthenticateDeps {
   findServiceAccount: (clientId: string) => Promise<ServiceAccountClient | undefined>;
   /** The route policy's product permissions, which built-in roles hold beside Gatehouse's own. */
   productPermissions: ProductPermissions;
+  /** Counts each use of an org API key, written in batches (usage count and last-used time). */
+  apiKeyUsage: ApiKeyUsage;
 }
 
 /**
@@ -69,19 +73,16 @@ async function fromPlatformKey(deps: AuthenticateDeps, token: string): Promise<P
   return { keyId: row.id };
 }
 
+/** An org API key, checked as the gateway checks it (api-key-credential.ts): rotation grace included. */
 async function fromApiKey(deps: AuthenticateDeps, token: string): Promise<Principal | null> {
   const parsed = deps.apiKeyTokens.parse(token);
   if (!parsed) return null;
   const row = await deps.platform.findApiKeyCredential(parsed.id);
-  if (!row || !deps.apiKeyTokens.verify(parsed.secret, row.secret_hash)) return null;
-  if (row.revoked_at || (row.expires_at && row.expires_at.getTime() <= Date.now())) return null;
+  if (!row || !apiKeySecretValid(deps.apiKeyTokens, parsed.secret, row, Date.now())) return null;
   // A key lives only while its creator is a member; it never exceeds the creator's rights.
-  if (!row.member_role) return null;
-  const creator = new Set(rolePermissions(row.member_role, row.member_role_permissions, deps.productPermissions));
-  const permissions = new Set(rolePermissions(row.key_role, row.key_role_permissions, deps.productPermissions).filter((p) => creator.has(p)));
-  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
-    await deps.platform.markApiKeyUsed(row.id);
-  }
+  const permissions = apiKeyPermissions(row, deps.productPermissions);
+  if (!permissions) return null;
+  deps.apiKeyUsage.count(row.id);
   return {
     orgId: row.org_id,
     userId: row.created_by,

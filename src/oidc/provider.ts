@@ -42,6 +42,11 @@ export function managementApiResource(config: Config): string {
   return `${config.publicUrl}/api/v1`;
 }
 
+/** The gateway in front of the product API (GATEWAY_RESOURCE, default PUBLIC_URL/gateway). */
+export function gatewayResource(config: Config): string {
+  return config.gatewayResource ?? `${config.publicUrl}/gateway`;
+}
+
 const accessTokenTtl = 600;
 
 type GrantHandler<P extends object> = (ctx: TokenEndpointGrantContext<P>) => CanBePromise<void>;
@@ -59,7 +64,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
   const clients = new ClientStore(deps);
   const Adapter = createAdapterFactory(db);
   const secure = config.publicUrl.startsWith('https://');
-  const resources = new Set([managementApiResource(config)]);
+  const resources = new Set([managementApiResource(config), gatewayResource(config)]);
 
   const claims = new GrantClaims(db, (grantId) => deps.platform.findGrantOrg(grantId));
   const resourceServer = (resource: string): ResourceServer => {

@@ -9,16 +9,60 @@ import { Connection } from '../connections/connection.entity.ts';
 export interface ApiKeyCredentialRow {
   id: string;
   org_id: string;
+  org_slug: string;
   secret_hash: string;
+  /** The secret a rotation replaced: still accepted until previous_secret_expires_at. */
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: Date | null;
   key_role: string;
   created_by: string;
   expires_at: Date | null;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** The creator's role in the key's org; null once they are not an active member there. */
   member_role: string | null;
   key_role_permissions: string[] | null;
   member_role_permissions: string[] | null;
+  /** The workspace the key is bound to (null: not bound). */
+  workspace_id: string | null;
+  /** The workspaces the creator may reach (workspaceReach). */
+  member_workspace_ids: string[];
 }
+
+export interface MemberCredentialRow {
+  role: string;
+  role_permissions: string[] | null;
+  org_slug: string;
+  /** The workspaces the member may reach (workspaceReach). */
+  workspace_ids: string[];
+}
+
+/** A service account as the gateway needs it (no secret: the token was already issued). */
+export interface ServiceAccountCredentialRow {
+  id: string;
+  org_id: string;
+  org_slug: string;
+  client_id: string;
+  role: string;
+  role_permissions: string[] | null;
+  workspace_id: string | null;
+  /** Its bound workspace, else every workspace of its org. */
+  workspace_ids: string[];
+}
+
+/** Uses of API keys counted in memory since the last flush (ApiKeyUsage). */
+export interface ApiKeyUsageRow {
+  id: string;
+  count: number;
+  lastUsedAt: Date;
+}
+
+// The workspaces a member reaches (migration 0013): a limited membership reaches only those
+// listed for it in workspace_members (none listed: none); any other reaches every workspace of
+// the org. Used as a correlated subquery with the membership aliased m.
+const workspaceReach = `CASE WHEN m.workspaces_limited
+    THEN ARRAY(SELECT wm.workspace_id::text FROM workspace_members wm WHERE wm.org_id = m.org_id AND wm.user_id = m.user_id ORDER BY 1)
+    ELSE ARRAY(SELECT w.id::text FROM workspaces w WHERE w.org_id = m.org_id ORDER BY 1) END`;
 
 export interface ServiceAccountClientRow {
   id: string;
@@ -66,12 +110,16 @@ export class PlatformRepository {
   /** An API key by its public id, with its creator's current membership in the key's org. */
   findApiKeyCredential(keyId: string): Promise<ApiKeyCredentialRow | null> {
     return this.#db.asPlatform(async (em) => {
+      // A key lives only while its creator is an active member: a disabled creator has no role.
       const rows = await em.execute<ApiKeyCredentialRow[]>(
-        `SELECT k.id, k.org_id, k.secret_hash, k.role AS key_role, k.created_by, k.expires_at, k.revoked_at,
-                k.last_used_at, m.role AS member_role, kr.permissions AS key_role_permissions,
-                mr.permissions AS member_role_permissions
+        `SELECT k.id, k.org_id, o.slug AS org_slug, k.secret_hash, k.previous_secret_hash, k.previous_secret_expires_at,
+                k.role AS key_role, k.created_by, k.expires_at, k.revoked_at, k.last_used_at, k.workspace_id::text AS workspace_id,
+                m.role AS member_role, kr.permissions AS key_role_permissions, mr.permissions AS member_role_permissions,
+                CASE WHEN m.role IS NULL THEN '{}'::text[] ELSE ${workspaceReach} END AS member_workspace_ids
            FROM api_keys k
-           LEFT JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.created_by
+           JOIN organizations o ON o.id = k.org_id
+           LEFT JOIN (memberships m JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL)
+             ON m.org_id = k.org_id AND m.user_id = k.created_by
            LEFT JOIN roles kr ON kr.org_id = k.org_id AND kr.key = k.role
            LEFT JOIN roles mr ON mr.org_id = k.org_id AND mr.key = m.role
           WHERE k.id = ?`,
@@ -79,17 +127,32 @@ export class PlatformRepository {
       );
       const row = rows[0];
       if (!row) return null;
-      return { ...row, expires_at: toDate(row.expires_at), revoked_at: toDate(row.revoked_at), last_used_at: toDate(row.last_used_at) };
+      return {
+        ...row,
+        previous_secret_expires_at: toDate(row.previous_secret_expires_at),
+        expires_at: toDate(row.expires_at),
+        revoked_at: toDate(row.revoked_at),
+        last_used_at: toDate(row.last_used_at),
+      };
     });
   }
 
-  /** Last-used time, written at most once a minute per key (not a write per request). */
-  markApiKeyUsed(keyId: string): Promise<void> {
+  /**
+   * Adds counted uses to API keys in one statement (ApiKeyUsage's batches, not a write per
+   * request). The platform role may update only these two columns, and the gateway's triggers do
+   * not fire on them, so this never empties a cache.
+   */
+  addApiKeyUsage(usage: readonly ApiKeyUsageRow[]): Promise<void> {
+    if (usage.length === 0) return Promise.resolve();
+    const values = usage.map(() => '(?, ?::bigint, ?::timestamptz)').join(', ');
+    const params = usage.flatMap((u) => [u.id, u.count, u.lastUsedAt.toISOString()]);
     return this.#db.asPlatform(async (em) => {
       await em.execute(
-        `UPDATE api_keys SET last_used_at = now()
-          WHERE id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-        [keyId],
+        `UPDATE api_keys k SET usage_count = k.usage_count + v.n,
+                last_used_at = greatest(k.last_used_at, v.at)
+           FROM (VALUES ${values}) AS v(id, n, at)
+          WHERE k.id = v.id`,
+        params,
       );
     });
   }
@@ -110,6 +173,24 @@ export class PlatformRepository {
     return this.#db.asPlatform(async (em) => {
       const rows = await em.execute<ServiceAccountClientRow[]>(
         `SELECT s.id, s.org_id, o.slug AS org_slug, s.client_id, s.secret, s.role, r.permissions AS role_permissions
+           FROM service_accounts s
+           JOIN organizations o ON o.id = s.org_id
+           LEFT JOIN roles r ON r.org_id = s.org_id AND r.key = s.role
+          WHERE s.client_id = ? AND s.revoked_at IS NULL`,
+        [clientId],
+      );
+      return rows[0] ?? null;
+    });
+  }
+
+  /** An active service account by client id, with its role and workspace reach, for the gateway. */
+  findServiceAccountCredential(clientId: string): Promise<ServiceAccountCredentialRow | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<ServiceAccountCredentialRow[]>(
+        `SELECT s.id, s.org_id, o.slug AS org_slug, s.client_id, s.role, r.permissions AS role_permissions,
+                s.workspace_id::text AS workspace_id,
+                CASE WHEN s.workspace_id IS NOT NULL THEN ARRAY[s.workspace_id::text]
+                     ELSE ARRAY(SELECT w.id::text FROM workspaces w WHERE w.org_id = s.org_id ORDER BY 1) END AS workspace_ids
            FROM service_accounts s
            JOIN organizations o ON o.id = s.org_id
            LEFT JOIN roles r ON r.org_id = s.org_id AND r.key = s.role
@@ -156,12 +237,17 @@ export class PlatformRepository {
         WHERE m.user_id = ? ORDER BY o.name, o.id`, [userId]));
   }
 
-  /** A user's current role (and its permissions) in an org, for a bearer access token; none once the user is disabled. */
-  findMemberCredential(orgId: string, userId: string): Promise<{ role: string; role_permissions: string[] | null } | null> {
+  /**
+   * A user's current role (and its permissions), org slug and workspace reach in an org, for a
+   * bearer access token; none once the user is disabled.
+   */
+  findMemberCredential(orgId: string, userId: string): Promise<MemberCredentialRow | null> {
     return this.#db.asPlatform(async (em) => {
-      const rows = await em.execute<{ role: string; role_permissions: string[] | null }[]>(
-        `SELECT m.role, r.permissions AS role_permissions FROM memberships m
+      const rows = await em.execute<MemberCredentialRow[]>(
+        `SELECT m.role, r.permissions AS role_permissions, o.slug AS org_slug, ${workspaceReach} AS workspace_ids
+           FROM memberships m
            JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
+           JOIN organizations o ON o.id = m.org_id
            LEFT JOIN roles r ON r.org_id = m.org_id AND r.key = m.role
           WHERE m.org_id = ? AND m.user_id = ?`, [orgId, userId]);
       return rows[0] ?? null;

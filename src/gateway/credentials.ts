@@ -1,0 +1,248 @@
+import type { JWTPayload } from 'jose';
+import type { Notifications } from '../db/notifications.ts';
+import { apiKeySecretValid } from '../modules/api-keys/api-key-credential.ts';
+import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
+import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+import type { ProductPermissions } from '../modules/roles/product-permissions.ts';
+import type { ApiKeyUsage } from './api-key-usage.ts';
+import { apiKeyPrincipal, memberPrincipal, serviceAccountPrincipal } from './credential-principals.ts';
+import { gatewayChannel, type GatewayKeys } from './gateway-keys.ts';
+import type { CredentialResolver, GatewayPrincipal } from './gateway-principal.ts';
+
+export interface GatewayCredentialsDeps {
+  platform: PlatformRepository;
+  apiKeyTokens: ApiKeyTokens;
+  keys: GatewayKeys;
+  /** The gateway resource: the audience an access token must be for. */
+  audience: string;
+  productPermissions: ProductPermissions;
+  notifications: Notifications;
+  usage: ApiKeyUsage;
+}
+
+export interface GatewayCredentialsOptions {
+  /** Entries kept per cache (verified tokens; API keys); the oldest goes first. */
+  maxEntries?: number;
+  /** A safety net only: changes are forgotten when announced, not when this runs out. */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+/** A verified access token's principal, with what invalidations match it by. */
+interface TokenEntry {
+  principal: GatewayPrincipal;
+  until: number;
+  userId: string | null;
+  clientId: string | null;
+}
+
+/** An API key's row as read (its hashes: each request checks its secret) and the principal built from it. */
+interface KeyEntry {
+  principal: GatewayPrincipal | null;
+  row: Parameters<typeof apiKeySecretValid>[2] & { id: string; org_id: string; created_by: string };
+  until: number;
+}
+
+// Authorization: exactly `Bearer <credential>` (RFC 6750 §2.1; the scheme is case-insensitive).
+const bearerJwt = /^bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/i;
+const bearerApiKey = /^bearer gh_/i;
+const prefixLength = 'Bearer '.length;
+// A header this long is no token of ours; it is refused before it is verified or kept.
+const maxHeaderLength = 8192;
+
+/**
+ * The gateway's credentials (issue 6): Gatehouse's JWT access tokens for the gateway resource
+ * (users' and service accounts'), and org API keys. A warm request costs one Map lookup (and, for
+ * an API key, one HMAC): verified tokens are kept by their header until they expire (at most
+ * ttlMs), API keys by their id with their hashes, each with the principal built once.
+ *
+ * What a cache holds can turn wrong only through changes that the database announces on
+ * `gatehouse_gateway` (migration 0013's triggers); each node forgets the entries a payload names
+ * when it hears it. While the node is not listening nothing is kept and every request reads the
+ * database (a node that lost its connection stops trusting its caches until it has caught up),
+ * and a lookup that ran across a change is not kept (the epoch), as in ServiceAccountClients.
+ * Credentials that fail are never kept: they are the caller's choice and would fill memory.
+ */
+export class GatewayCredentials implements CredentialResolver {
+  readonly #deps: GatewayCredentialsDeps;
+  readonly #maxEntries: number;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #tokens = new Map<string, TokenEntry>();
+  readonly #apiKeys = new Map<string, KeyEntry>();
+  readonly #pendingTokens = new Map<string, Promise<TokenEntry | null>>();
+  readonly #pendingKeys = new Map<string, Promise<KeyEntry | null>>();
+  readonly #unsubscribe: Array<() => void>;
+  #epoch = 0;
+
+  constructor(deps: GatewayCredentialsDeps, opts: GatewayCredentialsOptions = {}) {
+    this.#deps = deps;
+    this.#maxEntries = opts.maxEntries ?? 10_000;
+    this.#ttlMs = opts.ttlMs ?? 60_000;
+    this.#now = opts.now ?? Date.now;
+    this.#unsubscribe = [
+      deps.notifications.subscribe(gatewayChannel, (payload) => this.#changed(payload)),
+      deps.notifications.onReset(() => this.clear()),
+      // Verified with keys that may be gone: verify again.
+      deps.keys.onReload(() => this.#forgetTokens(() => true)),
+    ];
+  }
+
+  resolve(authorization: string | undefined): GatewayPrincipal | null | Promise<GatewayPrincipal | null> {
+    if (!authorization || authorization.length > maxHeaderLength) return null;
+    const caching = this.#deps.notifications.listening(gatewayChannel);
+    const now = this.#now();
+    const token = caching ? this.#tokens.get(authorization) : undefined;
+    if (token && token.until > now) return token.principal;
+    if (bearerJwt.test(authorization)) return this.#accessToken(authorization, caching);
+    if (bearerApiKey.test(authorization)) return this.#apiKey(authorization, caching, now);
+    return null;
+  }
+
+  /** Forgets everything (notifications may have been missed). */
+  clear(): void {
+    this.#epoch++;
+    this.#tokens.clear();
+    this.#apiKeys.clear();
+    this.#pendingTokens.clear();
+    this.#pendingKeys.clear();
+  }
+
+  /** Stops hearing changes (a node shutting down); resolve still works, uncached. */
+  stop(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.clear();
+  }
+
+  #accessToken(header: string, caching: boolean): Promise<GatewayPrincipal | null> {
+    if (!caching) return this.#verify(header.slice(prefixLength)).then((e) => e?.principal ?? null);
+    let pending = this.#pendingTokens.get(header);
+    if (!pending) {
+      const lookup = this.#fillToken(header).finally(() => {
+        if (this.#pendingTokens.get(header) === lookup) this.#pendingTokens.delete(header);
+      });
+      pending = lookup;
+      this.#pendingTokens.set(header, pending);
+    }
+    return pending.then((e) => e?.principal ?? null);
+  }
+
+  async #fillToken(header: string): Promise<TokenEntry | null> {
+    const epoch = this.#epoch;
+    const entry = await this.#verify(header.slice(prefixLength));
+    if (entry && this.#keepable(epoch)) store(this.#tokens, header, entry, this.#maxEntries);
+    return entry;
+  }
+
+  /** A verified token's principal as of now, or null; the signature costs ~85 µs, so this runs once per token. */
+  async #verify(token: string): Promise<TokenEntry | null> {
+    let claims: JWTPayload;
+    try {
+      claims = await this.#deps.keys.verifyAccessToken(token, this.#deps.audience);
+    } catch {
+      return null;
+    }
+    const expiresAt = claims.exp! * 1000;
+    const until = Math.min(expiresAt, this.#now() + this.#ttlMs);
+    // RFC 9068 §2.2: a client_credentials token's subject is the client itself.
+    if (typeof claims.client_id === 'string' && claims.sub === claims.client_id) {
+      const account = await this.#deps.platform.findServiceAccountCredential(claims.client_id);
+      if (!account || claims.org_id !== account.org_id) return null;
+      return { principal: serviceAccountPrincipal(account, expiresAt, this.#deps.productPermissions), until, userId: null, clientId: account.client_id };
+    }
+    const { sub, org_id: orgId } = claims;
+    if (typeof sub !== 'string' || !uuidShape.test(sub) || typeof orgId !== 'string' || !uuidShape.test(orgId)) return null;
+    const member = await this.#deps.platform.findMemberCredential(orgId, sub);
+    if (!member) return null;
+    const jti = typeof claims.jti === 'string' ? claims.jti : '';
+    return { principal: memberPrincipal(orgId, sub, jti, member, expiresAt, this.#deps.productPermissions), until, userId: sub, clientId: null };
+  }
+
+  #apiKey(header: string, caching: boolean, now: number): GatewayPrincipal | null | Promise<GatewayPrincipal | null> {
+    const parsed = this.#deps.apiKeyTokens.parse(header.slice(prefixLength));
+    if (!parsed) return null;
+    const entry = caching ? this.#apiKeys.get(parsed.id) : undefined;
+    if (entry && entry.until > now) return this.#open(entry, parsed.secret, now);
+    const load = caching ? this.#pendingKey(parsed.id) : this.#loadKey(parsed.id);
+    return load.then((e) => (e ? this.#open(e, parsed.secret, this.#now()) : null));
+  }
+
+  /** Every request proves the secret (constant time), against the current or, in its grace, the previous one. */
+  #open(entry: KeyEntry, secret: string, now: number): GatewayPrincipal | null {
+    if (!entry.principal || !apiKeySecretValid(this.#deps.apiKeyTokens, secret, entry.row, now)) return null;
+    this.#deps.usage.count(entry.row.id);
+    return entry.principal;
+  }
+
+  #pendingKey(keyId: string): Promise<KeyEntry | null> {
+    let pending = this.#pendingKeys.get(keyId);
+    if (!pending) {
+      const lookup = this.#fillKey(keyId).finally(() => {
+        if (this.#pendingKeys.get(keyId) === lookup) this.#pendingKeys.delete(keyId);
+      });
+      pending = lookup;
+      this.#pendingKeys.set(keyId, pending);
+    }
+    return pending;
+  }
+
+  async #fillKey(keyId: string): Promise<KeyEntry | null> {
+    const epoch = this.#epoch;
+    const entry = await this.#loadKey(keyId);
+    if (entry && this.#keepable(epoch)) store(this.#apiKeys, keyId, entry, this.#maxEntries);
+    return entry;
+  }
+
+  async #loadKey(keyId: string): Promise<KeyEntry | null> {
+    const row = await this.#deps.platform.findApiKeyCredential(keyId);
+    if (!row) return null;
+    return { row, principal: apiKeyPrincipal(row, this.#deps.productPermissions), until: this.#now() + this.#ttlMs };
+  }
+
+  /** Kept only if no change was heard while it was read (it might predate it), and only while changes can be heard. */
+  #keepable(epoch: number): boolean {
+    return epoch === this.#epoch && this.#deps.notifications.listening(gatewayChannel);
+  }
+
+  #changed(payload: string): void {
+    const [kind, a, b] = payload.split(':');
+    if (kind === 'member' && a && b) return this.#forget((p) => p.orgId === a && p.userId === b);
+    if (kind === 'key' && a && !b) return this.#forgetKey(a);
+    if (kind === 'sa' && a && !b) return this.#forgetTokens((e) => e.clientId === a);
+    if (kind === 'org' && a && !b) return this.#forget((p) => p.orgId === a);
+    if (kind === 'user' && a && !b) return this.#forget((p) => p.userId === a);
+    if (kind === 'keys' && a === undefined) return this.#forgetTokens(() => true);
+    this.clear(); // a payload this node does not know: forget everything
+  }
+
+  /** Forgets the verified tokens and API keys whose principal matches (an API key's principal is its creator's). */
+  #forget(match: (p: { orgId: string; userId: string | null }) => boolean): void {
+    this.#forgetTokens((e) => match(e.principal));
+    this.#epoch++;
+    for (const [id, entry] of this.#apiKeys) {
+      if (match({ orgId: entry.row.org_id, userId: entry.row.created_by })) this.#apiKeys.delete(id);
+    }
+    this.#pendingKeys.clear();
+  }
+
+  #forgetTokens(match: (e: TokenEntry) => boolean): void {
+    this.#epoch++;
+    for (const [header, entry] of this.#tokens) if (match(entry)) this.#tokens.delete(header);
+    this.#pendingTokens.clear();
+  }
+
+  #forgetKey(keyId: string): void {
+    this.#epoch++;
+    this.#apiKeys.delete(keyId);
+    this.#pendingKeys.delete(keyId);
+  }
+}
+
+const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Bounded: the oldest entry goes when the map is full. */
+function store<V>(map: Map<string, V>, key: string, value: V, maxEntries: number): void {
+  map.delete(key);
+  if (map.size >= maxEntries) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
