@@ -11,9 +11,10 @@ import { Role } from '../modules/roles/role.entity.ts';
 import { ServiceAccount } from '../modules/service-accounts/service-account.entity.ts';
 import { Team, TeamMember } from '../modules/teams/team.entity.ts';
 import { User } from '../modules/users/user.entity.ts';
+import { Workspace } from '../modules/workspaces/workspace.entity.ts';
 import { OAuthClient } from '../oidc/oauth-client.entity.ts';
 
 /** Entities that carry org_id: the org filter (tenancy lock 3) applies to each. */
-export const orgEntities = [Membership, Role, Invitation, Team, TeamMember, ApiKey, AuditEvent, AuditChainHead, ServiceAccount, Connection, Domain, Directory];
+export const orgEntities = [Membership, Role, Invitation, Team, TeamMember, ApiKey, AuditEvent, AuditChainHead, ServiceAccount, Connection, Domain, Directory, Workspace];
 
 export const entities = [User, Organization, OutboxMessage, OAuthClient, ...orgEntities];

@@ -32,7 +32,11 @@ export class ApiKeyTokens {
   }
 
   issue(kind: KeyKind = 'org'): IssuedKey {
-    const id = randomBytes(8).toString('hex');
+    return this.reissue(randomBytes(8).toString('hex'), kind);
+  }
+
+  /** A new secret for an existing key id (rotation): the id, and so the row, stays the same. */
+  reissue(id: string, kind: KeyKind = 'org'): IssuedKey {
     const secret = randomBytes(24).toString('hex');
     return { id, token: `${formats[kind].prefix}_${id}_${secret}`, secretHash: this.hash(secret, kind) };
   }

@@ -15,6 +15,14 @@ export const ApiKey = defineEntity({
     expiresAt: p.datetime().nullable(),
     lastUsedAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),
+    /** Bound to one workspace of the org, or to none (the whole org). */
+    workspaceId: p.uuid().nullable(),
+    /** After a rotation, the old secret's hash, valid until previousSecretExpiresAt (one kept at most). */
+    previousSecretHash: p.text().hidden().nullable(),
+    previousSecretExpiresAt: p.datetime().nullable(),
+    rotatedAt: p.datetime().nullable(),
+    /** Added to in batches by the gateway (api-key-usage.ts); never written here. */
+    usageCount: p.bigint('number').default(0),
   },
 });
 export type ApiKey = InferEntity<typeof ApiKey>;

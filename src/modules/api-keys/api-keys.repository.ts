@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { ApiKey } from './api-key.entity.ts';
 
@@ -20,11 +21,20 @@ export class ApiKeysRepository {
     return this.#em.findOne(ApiKey, { id });
   }
 
+  /** A key locked until the transaction ends, so two rotations of it take turns. */
+  lock(id: string): Promise<ApiKey | null> {
+    return this.#em.findOne(ApiKey, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  }
+
+  boundTo(workspaceId: string): Promise<ApiKey[]> {
+    return this.#em.find(ApiKey, { workspaceId }, { orderBy: { id: 'asc' } });
+  }
+
   activeOf(userId: string): Promise<ApiKey[]> {
     return this.#em.find(ApiKey, { createdBy: userId, revokedAt: null });
   }
 
-  async create(input: { id: string; orgId: string; name: string; role: string; secretHash: string; createdBy: string; expiresAt: Date | null }): Promise<ApiKey> {
+  async create(input: { id: string; orgId: string; name: string; role: string; secretHash: string; createdBy: string; expiresAt: Date | null; workspaceId: string | null }): Promise<ApiKey> {
     const key = this.#em.create(ApiKey, input);
     await this.#em.flush();
     return key;

@@ -3,7 +3,7 @@ import type { ApiServices } from '../../http/api-services.ts';
 import { cursorOf, pageQuery, pageSchema } from '../../http/pagination.ts';
 import { defineRoute, type RouteSpec } from '../../http/route.ts';
 import { name, orgParams, roleKey, timestamp } from '../../http/schemas.ts';
-import { ApiKeysService } from './api-keys.service.ts';
+import { ApiKeysService, defaultRotationGraceSeconds } from './api-keys.service.ts';
 
 export const apiKeySchema = z.object({
   id: z.string(),
@@ -14,14 +14,25 @@ export const apiKeySchema = z.object({
   expiresAt: timestamp.nullable(),
   lastUsedAt: timestamp.nullable(),
   revokedAt: timestamp.nullable(),
+  workspaceId: z.uuid().nullable(),
+  usageCount: z.number().int(),
+  rotatedAt: timestamp.nullable(),
+  previousSecretExpiresAt: timestamp.nullable(),
 });
+
+const keyParams = orgParams.extend({ id: z.string().regex(/^[0-9a-f]{16}$/, 'an API key id') });
 
 export function apiKeyRoutes({ apiKeyTokens }: ApiServices): RouteSpec[] {
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/api-keys', zone: 'org', tag: 'api-keys', summary: 'Create an API key (its secret is shown once)',
       params: orgParams,
-      body: z.strictObject({ name, role: roleKey, expiresAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional() }),
+      body: z.strictObject({
+        name,
+        role: roleKey,
+        expiresAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+        workspaceId: z.uuid().optional(),
+      }),
       responses: { 201: { description: 'Created; `key` is never shown again', schema: apiKeySchema.extend({ key: z.string() }) } },
       handler: async ({ body, ctx }) => ({ status: 201, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).create(body) }),
     }),
@@ -34,9 +45,21 @@ export function apiKeyRoutes({ apiKeyTokens }: ApiServices): RouteSpec[] {
     }),
     defineRoute({
       method: 'delete', path: '/orgs/:orgId/api-keys/:id', zone: 'org', tag: 'api-keys', summary: 'Revoke an API key',
-      params: orgParams.extend({ id: z.string().regex(/^[0-9a-f]{16}$/, 'an API key id') }),
+      params: keyParams,
       responses: { 200: { description: 'Revoked', schema: apiKeySchema } },
       handler: async ({ params, ctx }) => ({ status: 200, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).revoke(params.id) }),
+    }),
+    defineRoute({
+      method: 'post', path: '/orgs/:orgId/api-keys/:id/rotate', zone: 'org', tag: 'api-keys',
+      summary: 'Rotate an API key: the same key id with a new secret (shown once); the old secret keeps working for `gracePeriodSeconds` '
+        + `(default ${defaultRotationGraceSeconds}, 0 = ends now). Only one previous secret is kept: rotating again within the grace period ends the first secret at once`,
+      params: keyParams,
+      body: z.strictObject({ gracePeriodSeconds: z.number().int().min(0).max(604_800).optional() }),
+      responses: { 200: { description: 'Rotated; `key` is never shown again', schema: apiKeySchema.extend({ key: z.string() }) } },
+      handler: async ({ params, body, ctx }) => ({
+        status: 200,
+        body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).rotate(params.id, body.gracePeriodSeconds),
+      }),
     }),
   ];
 }

@@ -1,9 +1,10 @@
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import { assertMemberWithinCaller, grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
+import { bindableWorkspace } from '../workspaces/workspace-bounds.ts';
 import type { ApiKey } from './api-key.entity.ts';
 import type { ApiKeyTokens } from './api-key-token.ts';
 import { ApiKeysRepository } from './api-keys.repository.ts';
@@ -18,6 +19,10 @@ export function apiKeyView(key: ApiKey) {
     expiresAt: key.expiresAt ?? null,
     lastUsedAt: key.lastUsedAt ?? null,
     revokedAt: key.revokedAt ?? null,
+    workspaceId: key.workspaceId ?? null,
+    usageCount: Number(key.usageCount ?? 0),
+    rotatedAt: key.rotatedAt ?? null,
+    previousSecretExpiresAt: key.previousSecretExpiresAt ?? null,
   };
 }
 export type ApiKeyView = ReturnType<typeof apiKeyView>;
@@ -36,7 +41,11 @@ export interface NewApiKey {
   name: string;
   role: string;
   expiresAt?: Date;
+  workspaceId?: string;
 }
+
+/** How long the secret a rotation replaces keeps working, unless the caller says otherwise. */
+export const defaultRotationGraceSeconds = 86_400;
 
 export class ApiKeysService {
   readonly #scope: OrgScope;
@@ -65,6 +74,7 @@ export class ApiKeysService {
       throw new ValidationError([{ field: 'body.expiresAt', message: `must be no later than ${makerExpiry.toISOString()}, the calling key's expiry` }]);
     }
     const expiresAt = input.expiresAt ?? makerExpiry;
+    const workspaceId = await bindableWorkspace(this.#scope, input.workspaceId, creatorUserId);
     const issued = this.#tokens.issue();
     const key = await this.#keys.create({
       id: issued.id,
@@ -74,6 +84,7 @@ export class ApiKeysService {
       secretHash: issued.secretHash,
       createdBy: creatorUserId,
       expiresAt,
+      workspaceId,
     });
     await recordAudit(this.#scope, { type: 'api_key.created', target: { type: 'api_key', id: key.id }, after: apiKeyView(key) });
     return { ...apiKeyView(key), key: issued.token };
@@ -88,7 +99,41 @@ export class ApiKeysService {
   }
 
   async revoke(id: string): Promise<ApiKeyView> {
-    const key = await this.#keys.find(id);
+    const key = await this.#loadActionable(id);
+    if (!key.revokedAt) {
+      key.revokedAt = new Date();
+      await this.#keys.save();
+      await recordAudit(this.#scope, { type: 'api_key.revoked', target: { type: 'api_key', id: key.id }, after: apiKeyView(key) });
+    }
+    return apiKeyView(key);
+  }
+
+  /**
+   * A new secret for the same key id, shown once. The old secret keeps working for the grace
+   * period; only one previous secret is kept, so rotating again within it ends the first at once.
+   */
+  async rotate(id: string, gracePeriodSeconds = defaultRotationGraceSeconds): Promise<ApiKeyView & { key: string }> {
+    const key = await this.#loadActionable(id, { lock: true });
+    const now = new Date();
+    if (key.revokedAt) throw new ConflictError('api_key.revoked', 'A revoked API key cannot be rotated.');
+    if (key.expiresAt && key.expiresAt <= now) throw new ConflictError('api_key.expired', 'An expired API key cannot be rotated.');
+    const issued = this.#tokens.reissue(key.id);
+    // With no grace the old secret ends now: nothing of it is kept.
+    key.previousSecretHash = gracePeriodSeconds > 0 ? key.secretHash : null;
+    key.previousSecretExpiresAt = gracePeriodSeconds > 0 ? new Date(now.getTime() + gracePeriodSeconds * 1000) : null;
+    key.secretHash = issued.secretHash;
+    key.rotatedAt = now;
+    await this.#keys.save();
+    await recordAudit(this.#scope, { type: 'api_key.rotated', target: { type: 'api_key', id: key.id }, after: { ...apiKeyView(key), gracePeriodSeconds } });
+    return { ...apiKeyView(key), key: issued.token };
+  }
+
+  /**
+   * A key the caller may revoke or rotate: their own (with api_keys:create), or anyone's with
+   * api_keys:manage if its creator is within the caller. Others' keys are not found.
+   */
+  async #loadActionable(id: string, opts: { lock?: boolean } = {}): Promise<ApiKey> {
+    const key = await (opts.lock ? this.#keys.lock(id) : this.#keys.find(id));
     const mine = key?.createdBy === this.#scope.userId;
     if (!key || (!mine && !this.#scope.can('api_keys:manage'))) {
       throw new NotFoundError('api_key.not_found', 'No such API key.');
@@ -99,11 +144,6 @@ export class ApiKeysService {
       const creator = await new MembersRepository(this.#scope.em).findByUser(key.createdBy);
       if (creator) await assertMemberWithinCaller(this.#scope, creator.role);
     }
-    if (!key.revokedAt) {
-      key.revokedAt = new Date();
-      await this.#keys.save();
-      await recordAudit(this.#scope, { type: 'api_key.revoked', target: { type: 'api_key', id: key.id }, after: apiKeyView(key) });
-    }
-    return apiKeyView(key);
+    return key;
   }
 }

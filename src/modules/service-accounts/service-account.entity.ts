@@ -15,6 +15,8 @@ export const ServiceAccount = defineEntity({
     createdBy: p.uuid().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     revokedAt: p.datetime().nullable(),
+    /** Bound to one workspace of the org, or to none (the whole org). */
+    workspaceId: p.uuid().nullable(),
   },
 });
 export type ServiceAccount = InferEntity<typeof ServiceAccount>;

@@ -16,7 +16,11 @@ export class ServiceAccountsRepository {
     return this.#em.findOne(ServiceAccount, { id });
   }
 
-  async create(input: { id: string; orgId: string; name: string; role: string; clientId: string; secret: string; createdBy: string | null }): Promise<ServiceAccount> {
+  boundTo(workspaceId: string): Promise<ServiceAccount[]> {
+    return this.#em.find(ServiceAccount, { workspaceId }, { orderBy: { id: 'asc' } });
+  }
+
+  async create(input: { id: string; orgId: string; name: string; role: string; clientId: string; secret: string; createdBy: string | null; workspaceId: string | null }): Promise<ServiceAccount> {
     const account = this.#em.create(ServiceAccount, input);
     await this.#em.flush();
     return account;

@@ -13,15 +13,16 @@ export const serviceAccountSchema = z.object({
   createdBy: z.uuid().nullable(),
   createdAt: timestamp,
   revokedAt: timestamp.nullable(),
+  workspaceId: z.uuid().nullable(),
 });
 
 export function serviceAccountRoutes({ secrets }: ApiServices): RouteSpec[] {
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/service-accounts', zone: 'org', tag: 'service-accounts',
-      summary: 'Create a service account (client_credentials); its secret is shown once',
+      summary: 'Create a service account (client_credentials), optionally bound to a workspace; its secret is shown once',
       params: orgParams,
-      body: z.strictObject({ name, role: roleKey }),
+      body: z.strictObject({ name, role: roleKey, workspaceId: z.uuid().optional() }),
       responses: { 201: { description: 'Created; `clientSecret` is never shown again', schema: serviceAccountSchema.extend({ clientSecret: z.string() }) } },
       handler: async ({ body, ctx }) => ({ status: 201, body: await new ServiceAccountsService(ctx.state.scope, secrets).create(body) }),
     }),

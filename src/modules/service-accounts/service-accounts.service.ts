@@ -8,6 +8,7 @@ import { notify } from '../../db/notifications.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
+import { bindableWorkspace } from '../workspaces/workspace-bounds.ts';
 import type { ServiceAccount } from './service-account.entity.ts';
 import { ServiceAccountsRepository } from './service-accounts.repository.ts';
 
@@ -20,6 +21,7 @@ export function serviceAccountView(account: ServiceAccount) {
     createdBy: account.createdBy ?? null,
     createdAt: account.createdAt,
     revokedAt: account.revokedAt ?? null,
+    workspaceId: account.workspaceId ?? null,
   };
 }
 export type ServiceAccountView = ReturnType<typeof serviceAccountView>;
@@ -51,9 +53,10 @@ export class ServiceAccountsService {
   }
 
   /** A new machine client bound to this org and a role; the secret is in the result once. */
-  async create(input: { name: string; role: string }): Promise<ServiceAccountView & { clientSecret: string }> {
+  async create(input: { name: string; role: string; workspaceId?: string }): Promise<ServiceAccountView & { clientSecret: string }> {
     this.#scope.authorize('service_accounts:manage');
     const role = await grantableRole(this.#scope, input.role);
+    const workspaceId = await bindableWorkspace(this.#scope, input.workspaceId);
     const clientId = `sa_${randomBytes(12).toString('hex')}`;
     const clientSecret = randomBytes(32).toString('base64url');
     const account = await this.#accounts.create({
@@ -64,6 +67,7 @@ export class ServiceAccountsService {
       clientId,
       secret: this.#secrets.seal(clientSecret, clientId),
       createdBy: this.#scope.userId,
+      workspaceId,
     });
     await recordAudit(this.#scope, { type: 'service_account.created', target: { type: 'service_account', id: account.id }, after: serviceAccountView(account) });
     return { ...serviceAccountView(account), clientSecret };
