@@ -30,12 +30,15 @@ test('a created key is shown once, works, and only its hash is stored', async ()
   expect(res.body.key).not.toContain(row!.secret_hash);
 });
 
-test('a key records when it was last used', async () => {
+test('a key records when it was last used and how often (written in batches)', async () => {
   const created = await org.owner.api('POST', keys(), { name: 'used', role: 'viewer' });
   await client(t.url, created.body.key)('GET', `/api/v1/orgs/${org.orgId}`);
+  await client(t.url, created.body.key)('GET', `/api/v1/orgs/${org.orgId}`);
+  await t.app.apiKeyUsage.flushOnce();
   const list = await org.owner.api('GET', `${keys()}?limit=200`);
   const listed = list.body.data.find((k: { id: string }) => k.id === created.body.id);
   expect(Date.parse(listed.lastUsedAt)).toBeGreaterThan(Date.now() - 60_000);
+  expect(listed.usageCount).toBe(2);
 });
 
 test('a revoked key stops working at once', async () => {

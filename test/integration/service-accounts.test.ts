@@ -56,3 +56,26 @@ test('a member cannot create or list service accounts', async () => {
 test('revoking an unknown service account answers 404', async () => {
   await expectRefused(org, () => org.owner.api('DELETE', `${accounts()}/00000000-0000-7000-8000-000000000000`), 404, 'service_account.not_found');
 });
+
+describe('workspaces', () => {
+  test('a service account bound to a workspace shows it; an unbound one shows null', async () => {
+    const workspace = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/workspaces`, { name: `robots ${Date.now()}` });
+    const bound = await org.owner.api('POST', accounts(), { name: 'bound', role: 'viewer', workspaceId: workspace.body.id });
+    expect(bound.status).toBe(201);
+    expect(bound.body.workspaceId).toBe(workspace.body.id);
+    const list = await org.owner.api('GET', `${accounts()}?limit=200`);
+    expect(list.body.data.find((a: { id: string }) => a.id === bound.body.id).workspaceId).toBe(workspace.body.id);
+    expect((await org.owner.api('POST', accounts(), { name: 'unbound', role: 'viewer' })).body.workspaceId).toBeNull();
+  });
+
+  test('an unknown workspace answers 400 and changes nothing', async () => {
+    const res = await expectRefused(org, () => org.owner.api('POST', accounts(), { name: 'x', role: 'viewer', workspaceId: '00000000-0000-7000-8000-000000000000' }), 400, 'request.invalid');
+    expect(res.body.errors[0].field).toBe('body.workspaceId');
+  });
+
+  test('another org\'s workspace answers 400 and changes nothing', async () => {
+    const other = await createOrg(t);
+    const foreign = await other.owner.api('POST', `/api/v1/orgs/${other.orgId}/workspaces`, { name: 'production' });
+    await expectRefused(org, () => org.owner.api('POST', accounts(), { name: 'x', role: 'viewer', workspaceId: foreign.body.id }), 400, 'request.invalid');
+  });
+});

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { client, startApp, type TestApp } from '../helpers/app.ts';
 import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
-import { auditEventsOf, snapshot } from '../helpers/snapshot.ts';
+import { auditEventsOf, refusalsOf, snapshot } from '../helpers/snapshot.ts';
 
 let t: TestApp;
 let org: TestOrg;
@@ -15,22 +15,9 @@ afterAll(() => t.close());
 const o = (orgId = org.orgId) => `/api/v1/orgs/${orgId}`;
 const limitsPath = (userId: string, orgId = org.orgId) => `${o(orgId)}/members/${userId}/workspaces`;
 
-/** The shared snapshot plus the workspace tables, which it does not cover. */
-async function state(orgId: string) {
-  const workspaces = await t.db.inOrg(orgId, (em) => Promise.all([
-    em.execute('SELECT to_jsonb(x) AS row FROM workspaces x ORDER BY 1'),
-    em.execute('SELECT to_jsonb(x) AS row FROM workspace_members x ORDER BY 1'),
-  ]));
-  return { ...(await snapshot(t, orgId)), workspaces };
-}
-
-async function expectRefused(orgId: string, request: () => Promise<{ status: number; body: any }>, status: number, code: string) {
-  const before = await state(orgId);
-  const res = await request();
-  expect(res.status).toBe(status);
-  expect(res.body.code).toBe(code);
-  expect(await state(orgId)).toEqual(before);
-  return res;
+const refused = refusalsOf(() => t);
+function expectRefused(orgId: string, request: () => Promise<{ status: number; body: any }>, status: number, code: string) {
+  return refused({ orgId }, request, status, code);
 }
 
 async function newWorkspace(owner = org.owner, orgId = org.orgId, name = `ws ${randomUUID().slice(0, 8)}`): Promise<string> {
@@ -86,13 +73,13 @@ describe('workspaces', () => {
   test('another org\'s workspace id answers 404 and changes nothing there', async () => {
     const id = await newWorkspace();
     const intruder = await createOrg(t);
-    const before = await state(org.orgId);
+    const before = await snapshot(t, org.orgId);
     for (const [method, body] of [['GET', undefined], ['PATCH', { name: 'Hijacked' }], ['DELETE', undefined]] as const) {
       const res = await intruder.owner.api(method, `${o(intruder.orgId)}/workspaces/${id}`, body);
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('workspace.not_found');
     }
-    expect(await state(org.orgId)).toEqual(before);
+    expect(await snapshot(t, org.orgId)).toEqual(before);
   });
 
   test('bad input answers 400 and changes nothing', async () => {
