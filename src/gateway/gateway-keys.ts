@@ -9,7 +9,7 @@ import { SigningKeys } from '../oidc/signing-keys.ts';
 export const gatewayChannel = 'gatehouse_gateway';
 
 export interface GatewayKeysDeps {
-  db: Database;
+  db: Pick<Database, 'withoutOrg'>;
   secrets: SecretBox;
   notifications: Notifications;
   logger: Logger;
