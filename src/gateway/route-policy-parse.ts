@@ -102,13 +102,16 @@ function readPermissions(node: Node | null, spec: PolicySpec, problems: Problems
       continue;
     }
     const roles = readRoles(pair.value as Node | null, name, problems, problems.lineOf(keyNode));
-    if (roles) spec.permissions.set(name, roles);
+    // Granting a permission to a custom role takes holding it, so one the owner lacked could
+    // never be granted by anyone; the owner holds everything, and the file must say so.
+    if (roles && !roles.includes('owner')) problems.add(keyNode, `permission "${name}" must list owner: the owner holds every permission`);
+    else if (roles) spec.permissions.set(name, roles);
   }
 }
 
 function readRoles(node: Node | null, permission: string, problems: Problems, line: number): BuiltinRole[] | null {
   if (!isSeq(node)) {
-    problems.add(node, `permission "${permission}" needs a list of the built-in roles that hold it ([] for none)`, line);
+    problems.add(node, `permission "${permission}" needs a list of the built-in roles that hold it (at least owner)`, line);
     return null;
   }
   const roles: BuiltinRole[] = [];

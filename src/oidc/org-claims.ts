@@ -2,7 +2,7 @@ import type { Database } from '../db/database.ts';
 import type { GrantOrgRow } from '../modules/platform/platform.repository.ts';
 import { MembersRepository } from '../modules/members/members.repository.ts';
 import { OrgsRepository } from '../modules/orgs/orgs.repository.ts';
-import { permissionsOfRole } from '../modules/roles/permissions.ts';
+import { rolePermissions, type ProductPermissions } from '../modules/roles/product-permissions.ts';
 import { RolesRepository } from '../modules/roles/roles.repository.ts';
 import { TeamsRepository } from '../modules/teams/teams.repository.ts';
 
@@ -17,9 +17,10 @@ export interface OrgClaims {
 /**
  * What a user's tokens say about one org (DESIGN.md contracts): read in that org's transaction,
  * at the moment of issue, so a changed role or a removal shows in the next token. Null when the
- * user is no longer a member.
+ * user is no longer a member. `permissions` holds the product's too (the route policy's for a
+ * built-in role, the stored ones for a custom role).
  */
-export function orgClaimsOf(db: Database, orgId: string, userId: string): Promise<OrgClaims | null> {
+export function orgClaimsOf(db: Database, orgId: string, userId: string, product: ProductPermissions): Promise<OrgClaims | null> {
   return db.inOrg(orgId, async (em) => {
     const org = await new OrgsRepository(em).find(orgId);
     const membership = await new MembersRepository(em).findByUser(userId);
@@ -30,7 +31,7 @@ export function orgClaimsOf(db: Database, orgId: string, userId: string): Promis
       org_id: org.id,
       org_slug: org.slug,
       org_role: membership.role,
-      permissions: [...permissionsOfRole(membership.role, custom?.permissions ?? null)],
+      permissions: [...rolePermissions(membership.role, custom?.permissions ?? null, product)],
       teams: teams.map((t) => t.teamId),
     };
   });
@@ -44,11 +45,13 @@ export function orgClaimsOf(db: Database, orgId: string, userId: string): Promis
 export class GrantClaims {
   readonly #db: Database;
   readonly #findGrantOrg: (grantId: string) => Promise<GrantOrgRow | null>;
+  readonly #product: ProductPermissions;
   readonly #byRequest = new WeakMap<object, Map<string, Promise<OrgClaims | undefined>>>();
 
-  constructor(db: Database, findGrantOrg: (grantId: string) => Promise<GrantOrgRow | null>) {
+  constructor(db: Database, findGrantOrg: (grantId: string) => Promise<GrantOrgRow | null>, product: ProductPermissions) {
     this.#db = db;
     this.#findGrantOrg = findGrantOrg;
+    this.#product = product;
   }
 
   of(request: object, grantId: string): Promise<OrgClaims | undefined> {
@@ -59,7 +62,7 @@ export class GrantClaims {
 
   /** For this request only: the grant's tokens speak for `orgId` (the switch then records it). */
   switchTo(request: object, grantId: string, orgId: string, userId: string): void {
-    this.#seen(request).set(grantId, orgClaimsOf(this.#db, orgId, userId).then((claims) => claims ?? undefined));
+    this.#seen(request).set(grantId, orgClaimsOf(this.#db, orgId, userId, this.#product).then((claims) => claims ?? undefined));
   }
 
   #seen(request: object): Map<string, Promise<OrgClaims | undefined>> {
@@ -71,6 +74,6 @@ export class GrantClaims {
   async #lookUp(grantId: string): Promise<OrgClaims | undefined> {
     const grantOrg = await this.#findGrantOrg(grantId);
     if (!grantOrg) return undefined;
-    return (await orgClaimsOf(this.#db, grantOrg.org_id, grantOrg.user_id)) ?? undefined;
+    return (await orgClaimsOf(this.#db, grantOrg.org_id, grantOrg.user_id, this.#product)) ?? undefined;
   }
 }

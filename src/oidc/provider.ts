@@ -5,7 +5,7 @@ import type { Config } from '../../config/config.schema.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
-import { permissionsOfRole } from '../modules/roles/permissions.ts';
+import { rolePermissions, type ProductPermissions } from '../modules/roles/product-permissions.ts';
 import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
 import { UsersRepository } from '../modules/users/users.repository.ts';
 import { createAdapterFactory } from './adapter.ts';
@@ -23,6 +23,8 @@ export interface IssuerDeps {
   platform: PlatformRepository;
   secrets: SecretBox;
   serviceAccountClients: ServiceAccountClients;
+  /** The route policy's product permissions: tokens' `permissions` claim includes them. */
+  productPermissions: ProductPermissions;
 }
 
 /**
@@ -66,7 +68,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
   const secure = config.publicUrl.startsWith('https://');
   const resources = new Set([managementApiResource(config), gatewayResource(config)]);
 
-  const claims = new GrantClaims(db, (grantId) => deps.platform.findGrantOrg(grantId));
+  const claims = new GrantClaims(db, (grantId) => deps.platform.findGrantOrg(grantId), deps.productPermissions);
   const resourceServer = (resource: string): ResourceServer => {
     if (!resources.has(resource)) throw new errors.InvalidTarget('unknown resource');
     return { scope: 'api', audience: resource, accessTokenTTL: accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
@@ -148,7 +150,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
     },
     extraTokenClaims: (ctx: KoaContextWithOIDC, token) => {
       if (token.kind === 'AccessToken' && token.grantId) return claims.of(ctx, token.grantId);
-      return orgClaimsOfServiceAccount(deps.serviceAccountClients, token.clientId);
+      return orgClaimsOfServiceAccount(deps.serviceAccountClients, token.clientId, deps.productPermissions);
     },
     // Every refresh returns a new refresh token; presenting a used one again revokes the whole
     // grant (RFC 9700 §4.14.2: it was stolen, or the client is confused).
@@ -195,7 +197,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
 }
 
 /** A service account's token says which org it acts in and what it may do there. */
-async function orgClaimsOfServiceAccount(clients: ServiceAccountClients, clientId: string | undefined) {
+async function orgClaimsOfServiceAccount(clients: ServiceAccountClients, clientId: string | undefined, product: ProductPermissions) {
   if (!clientId || !serviceAccountClientId.test(clientId)) return undefined;
   // The same per-node cache the client was just read from: no second lookup per token.
   const account = await clients.find(clientId);
@@ -204,6 +206,6 @@ async function orgClaimsOfServiceAccount(clients: ServiceAccountClients, clientI
     org_id: account.org_id,
     org_slug: account.org_slug,
     org_role: account.role,
-    permissions: [...permissionsOfRole(account.role, account.role_permissions)],
+    permissions: [...rolePermissions(account.role, account.role_permissions, product)],
   };
 }

@@ -23,7 +23,7 @@ test('GET /permissions lists the catalogue and marks the owner-only permissions 
   const viewer = await addMember(t, org.orgId, 'viewer');
   const res = await viewer.api('GET', '/api/v1/permissions');
   expect(res.status).toBe(200);
-  expect(res.body.data).toContainEqual({ key: 'teams:manage', description: expect.any(String), grantable: true });
+  expect(res.body.data).toContainEqual({ key: 'teams:manage', description: expect.any(String), grantable: true, source: 'gatehouse' });
   const notGrantable = res.body.data.filter((p: { grantable: boolean }) => !p.grantable).map((p: { key: string }) => p.key);
   expect(notGrantable.sort()).toEqual([...ownerOnlyPermissions].sort());
 });

@@ -104,6 +104,14 @@ describe('parsing', () => {
     expect(errorsOf('routes:\n  - match: GET /a\n    permission: [unclosed\n')[0]!.line).toBeGreaterThanOrEqual(3);
   });
 
+  test('a product permission the owner does not hold is refused: nobody could ever grant it', () => {
+    expect(errorsOf('permissions:\n  a:b: [admin]\n  c:d: []\n  e:f:\nroutes: []\n')).toEqual([
+      { line: 2, message: 'permission "a:b" must list owner: the owner holds every permission' },
+      { line: 3, message: 'permission "c:d" must list owner: the owner holds every permission' },
+      { line: 4, message: expect.stringMatching(/needs a list of the built-in roles/) },
+    ]);
+  });
+
   test('an empty file, a list at the top and a missing routes: are refused', () => {
     expect(errorsOf('')).toEqual([{ line: 1, message: expect.stringMatching(/must be a mapping/) }]);
     expect(errorsOf('- a\n')[0]!.message).toMatch(/must be a mapping/);

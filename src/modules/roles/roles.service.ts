@@ -6,6 +6,7 @@ import {
   allPermissions, builtinRoleKeys, builtinRoles, grantablePermissions, isBuiltinRole, isPermission, ownerOnlyPermissions,
   permissionCatalogue, type BuiltinRole, type Permission,
 } from './permissions.ts';
+import { noProductPermissions, rolePermissions, type ProductPermissions } from './product-permissions.ts';
 import { assertWithinCaller } from './role-catalog.ts';
 import type { Role } from './role.entity.ts';
 import { RolesRepository } from './roles.repository.ts';
@@ -21,14 +22,25 @@ export interface RoleView {
   updatedAt: Date | null;
 }
 
-/** The catalogue as the API shows it; owner-only permissions can never go into a custom role. */
-export function permissionList() {
-  return allPermissions.map((key) => ({ key, description: permissionCatalogue[key], grantable: !ownerOnlyPermissions.includes(key) }));
+/**
+ * The catalogue as the API shows it: Gatehouse's own (owner-only ones can never go into a custom
+ * role), then the product's from the route policy in force, marked as such.
+ */
+export function permissionList(product: ProductPermissions = noProductPermissions) {
+  const own = allPermissions.map((key) => ({ key, description: permissionCatalogue[key], grantable: !ownerOnlyPermissions.includes(key), source: 'gatehouse' as const }));
+  const products = [...product.declared].map((key) => {
+    const holders = builtinRoleKeys.filter((role) => product.ofBuiltinRole(role).includes(key));
+    const description = `The product's permission (route policy); built-in roles holding it: ${holders.join(', ') || 'none'}`;
+    return { key, description, grantable: true, source: 'product' as const };
+  });
+  return [...own, ...products];
 }
 
-function builtinView(key: BuiltinRole): RoleView {
+function builtinView(key: BuiltinRole, product: ProductPermissions): RoleView {
   const role = builtinRoles[key];
-  return { key, name: role.name, description: role.description, permissions: [...role.permissions], builtin: true, createdAt: null, updatedAt: null };
+  return {
+    key, name: role.name, description: role.description, permissions: [...rolePermissions(key, null, product)], builtin: true, createdAt: null, updatedAt: null,
+  };
 }
 
 function customView(role: Role): RoleView {
@@ -47,17 +59,31 @@ function roleState(role: Role) {
   return { key: role.key, name: role.name, description: role.description ?? null, permissions: [...role.permissions] };
 }
 
-/** Every requested permission must be in the catalogue and grantable; the result is deduplicated in catalogue order. */
-function checkPermissions(requested: readonly string[]): Permission[] {
+/**
+ * Every requested permission must be a grantable one of Gatehouse's or one the route policy in
+ * force declares; the result is deduplicated, Gatehouse's in catalogue order, then the product's
+ * in policy order.
+ */
+function checkPermissions(requested: readonly string[], product: ProductPermissions): string[] {
   const errors: FieldError[] = [];
   requested.forEach((p, i) => {
-    if (!isPermission(p)) errors.push({ field: `body.permissions.${i}`, message: `unknown permission "${p}"` });
-    else if (ownerOnlyPermissions.includes(p)) {
-      errors.push({ field: `body.permissions.${i}`, message: `"${p}" stays with the owner and cannot be part of a custom role` });
-    }
+    if (isPermission(p)) {
+      if (ownerOnlyPermissions.includes(p)) {
+        errors.push({ field: `body.permissions.${i}`, message: `"${p}" stays with the owner and cannot be part of a custom role` });
+      }
+    } else if (!product.declared.has(p)) errors.push({ field: `body.permissions.${i}`, message: `unknown permission "${p}"` });
   });
   if (errors.length) throw new ValidationError(errors);
-  return grantablePermissions.filter((p) => requested.includes(p));
+  const own: Permission[] = grantablePermissions.filter((p) => requested.includes(p));
+  return [...own, ...[...product.declared].filter((p) => requested.includes(p))];
+}
+
+/**
+ * The permissions of a stored role that mean something now. A product permission the policy no
+ * longer declares guards no route, so it neither blocks an edit ("above the caller") nor counts.
+ */
+function livePermissions(permissions: readonly string[], product: ProductPermissions): string[] {
+  return permissions.filter((p) => isPermission(p) || product.declared.has(p));
 }
 
 function roleExists(key: string): ConflictError {
@@ -84,22 +110,24 @@ export interface RolePatch {
 export class RolesService {
   readonly #scope: OrgScope;
   readonly #roles: RolesRepository;
+  readonly #product: ProductPermissions;
 
-  constructor(scope: OrgScope) {
+  constructor(scope: OrgScope, product: ProductPermissions = noProductPermissions) {
     this.#scope = scope;
     this.#roles = new RolesRepository(scope.em);
+    this.#product = product;
   }
 
   /** Built-ins in matrix order, then the org's custom roles by key. */
   async list(): Promise<RoleView[]> {
     this.#scope.authorize('roles:read');
     const custom = await this.#roles.list();
-    return [...builtinRoleKeys.map(builtinView), ...custom.map(customView)];
+    return [...builtinRoleKeys.map((key) => builtinView(key, this.#product)), ...custom.map(customView)];
   }
 
   async create(input: NewRole): Promise<RoleView> {
     this.#scope.authorize('roles:manage');
-    const permissions = checkPermissions(input.permissions);
+    const permissions = checkPermissions(input.permissions, this.#product);
     if (isBuiltinRole(input.key)) throw roleExists(input.key);
     assertWithinCaller(this.#scope, permissions);
     if (await this.#roles.findByKey(input.key)) throw roleExists(input.key);
@@ -120,10 +148,10 @@ export class RolesService {
   async update(key: string, patch: RolePatch): Promise<RoleView> {
     this.#scope.authorize('roles:manage');
     if (isBuiltinRole(key)) throw builtinRefused();
-    const permissions = patch.permissions ? checkPermissions(patch.permissions) : undefined;
+    const permissions = patch.permissions ? checkPermissions(patch.permissions, this.#product) : undefined;
     const role = await this.#load(key);
     // Neither reshape a role above you nor raise one above you.
-    assertWithinCaller(this.#scope, role.permissions);
+    assertWithinCaller(this.#scope, livePermissions(role.permissions, this.#product));
     if (permissions) assertWithinCaller(this.#scope, permissions);
     const before = roleState(role);
     if (patch.name !== undefined) role.name = patch.name;
@@ -141,7 +169,7 @@ export class RolesService {
     this.#scope.authorize('roles:manage');
     if (isBuiltinRole(key)) throw builtinRefused();
     const role = await this.#load(key);
-    assertWithinCaller(this.#scope, role.permissions);
+    assertWithinCaller(this.#scope, livePermissions(role.permissions, this.#product));
     const uses = await this.#roles.usesOf(key);
     if (uses.members || uses.apiKeys || uses.invitations || uses.provisioning) {
       throw new ConflictError(
