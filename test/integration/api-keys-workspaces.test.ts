@@ -84,3 +84,25 @@ test('a key bound to a workspace makes keys only in that workspace', async () =>
   await expectRefused(org, () => api('POST', `${o()}/service-accounts`, { name: 'escape', role: 'viewer' }), 400, 'request.invalid');
   expect((await api('POST', keys(), { name: 'child', role: 'viewer', workspaceId: staging })).status).toBe(201);
 });
+
+describe('rotation stays within the caller\'s workspaces', () => {
+  test('an admin limited to staging cannot rotate a production key or an unbound one (403), but rotates a staging key', async () => {
+    const admin = await addMember(t, org.orgId, 'admin');
+    await org.owner.api('PUT', `${o()}/members/${admin.userId}/workspaces`, { workspaceIds: [staging] });
+    const colleague = await addMember(t, org.orgId, 'admin');
+    const prod = await colleague.api('POST', keys(), { name: 'prod', role: 'viewer', workspaceId: production });
+    const unbound = await colleague.api('POST', keys(), { name: 'unbound', role: 'viewer' });
+    const stage = await colleague.api('POST', keys(), { name: 'stage', role: 'viewer', workspaceId: staging });
+    await expectRefused(org, () => admin.api('POST', `${keys()}/${prod.body.id}/rotate`, {}), 403, 'workspace.above_caller');
+    await expectRefused(org, () => admin.api('POST', `${keys()}/${unbound.body.id}/rotate`, {}), 403, 'workspace.above_caller');
+    expect((await admin.api('POST', `${keys()}/${stage.body.id}/rotate`, {})).status).toBe(200);
+  });
+
+  test('a key bound to staging cannot rotate its maker\'s unbound key (403), but rotates itself', async () => {
+    const unbound = await org.owner.api('POST', keys(), { name: 'unbound', role: 'admin' });
+    const bound = await org.owner.api('POST', keys(), { name: 'bound', role: 'admin', workspaceId: staging });
+    const api = client(t.url, bound.body.key);
+    await expectRefused(org, () => api('POST', `${keys()}/${unbound.body.id}/rotate`, {}), 403, 'workspace.above_caller');
+    expect((await api('POST', `${keys()}/${bound.body.id}/rotate`, {})).status).toBe(200);
+  });
+});

@@ -82,6 +82,15 @@ describe('workspaces', () => {
     expect(await snapshot(t, org.orgId)).toEqual(before);
   });
 
+  test('an admin limited to some workspaces cannot rename or delete others (403, nothing changed)', async () => {
+    const [mine, theirs] = [await newWorkspace(), await newWorkspace()];
+    const admin = await addMember(t, org.orgId, 'admin');
+    await org.owner.api('PUT', limitsPath(admin.userId), { workspaceIds: [mine] });
+    await expectRefused(org.orgId, () => admin.api('PATCH', `${o()}/workspaces/${theirs}`, { name: 'taken over' }), 403, 'workspace.above_caller');
+    await expectRefused(org.orgId, () => admin.api('DELETE', `${o()}/workspaces/${theirs}`), 403, 'workspace.above_caller');
+    expect((await admin.api('PATCH', `${o()}/workspaces/${mine}`, { name: `mine ${randomUUID().slice(0, 6)}` })).status).toBe(200);
+  });
+
   test('bad input answers 400 and changes nothing', async () => {
     await expectRefused(org.orgId, () => org.owner.api('POST', `${o()}/workspaces`, { name: '   ' }), 400, 'request.invalid');
     await expectRefused(org.orgId, () => org.owner.api('POST', `${o()}/workspaces`, { name: 'x', orgId: randomUUID() }), 400, 'request.invalid');

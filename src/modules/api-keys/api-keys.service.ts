@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/audit.recorder.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import { assertMemberWithinCaller, grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
-import { bindableWorkspace } from '../workspaces/workspace-bounds.ts';
+import { assertWithinWorkspaceBounds, bindableWorkspace } from '../workspaces/workspace-bounds.ts';
 import type { ApiKey } from './api-key.entity.ts';
 import type { ApiKeyTokens } from './api-key-token.ts';
 import { ApiKeysRepository } from './api-keys.repository.ts';
@@ -117,6 +117,8 @@ export class ApiKeysService {
     const now = new Date();
     if (key.revokedAt) throw new ConflictError('api_key.revoked', 'A revoked API key cannot be rotated.');
     if (key.expiresAt && key.expiresAt <= now) throw new ConflictError('api_key.expired', 'An expired API key cannot be rotated.');
+    // The new secret carries the key's reach: a caller bounded to some workspaces gets none beyond them.
+    await assertWithinWorkspaceBounds(this.#scope, key.workspaceId ?? null);
     const issued = this.#tokens.reissue(key.id);
     // With no grace the old secret ends now: nothing of it is kept.
     key.previousSecretHash = gracePeriodSeconds > 0 ? key.secretHash : null;

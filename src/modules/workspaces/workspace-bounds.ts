@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { ApiKeysRepository } from '../api-keys/api-keys.repository.ts';
 import type { OrgScope } from '../scope.ts';
 import { ServiceAccountsRepository } from '../service-accounts/service-accounts.repository.ts';
@@ -31,7 +31,8 @@ async function callingCredentialBinding(scope: OrgScope): Promise<string | null>
  */
 export async function bindableWorkspace(scope: OrgScope, workspaceId: string | undefined, userId: string | null = scope.userId): Promise<string | null> {
   const field = 'body.workspaceId';
-  if (workspaceId && !(await new WorkspacesRepository(scope.em).find(workspaceId))) {
+  // Share-locked: a concurrent deletion of the workspace waits for this transaction to bind to it.
+  if (workspaceId && !(await new WorkspacesRepository(scope.em).findShared(workspaceId))) {
     throw new ValidationError([{ field, message: 'no such workspace in this organization' }]);
   }
   const bounds = await workspaceBounds(scope, userId);
@@ -42,6 +43,17 @@ export async function bindableWorkspace(scope: OrgScope, workspaceId: string | u
     throw new ValidationError([{ field, message: 'must be one of the workspaces you are limited to' }]);
   }
   return workspaceId ?? null;
+}
+
+/**
+ * An actor bounded to some workspaces touches nothing beyond them: rotating a key bound to another
+ * workspace (or to none, the whole org) would hand them its reach; `null` stands for the whole org.
+ */
+export async function assertWithinWorkspaceBounds(scope: OrgScope, workspaceId: string | null): Promise<void> {
+  const bounds = await workspaceBounds(scope);
+  if (bounds && (workspaceId === null || !bounds.has(workspaceId))) {
+    throw new ForbiddenError('workspace.above_caller', 'You are limited to some workspaces and this reaches beyond them.');
+  }
 }
 
 /** A workspace of the scoped org, or workspace.not_found (another org's is not found, by filter and RLS). */

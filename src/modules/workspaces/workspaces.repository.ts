@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { v7 as uuidv7 } from 'uuid';
 import { Workspace } from './workspace.entity.ts';
@@ -24,10 +25,15 @@ export class WorkspacesRepository {
     return this.#em.findOne(Workspace, { id });
   }
 
-  /** Which of `ids` are workspaces of the scoped org. */
+  /** A workspace share-locked until the transaction ends: it cannot be deleted while something binds to it. */
+  findShared(id: string): Promise<Workspace | null> {
+    return this.#em.findOne(Workspace, { id }, { lockMode: LockMode.PESSIMISTIC_READ });
+  }
+
+  /** Which of `ids` are workspaces of the scoped org (share-locked, as findShared). */
   async existing(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.#em.find(Workspace, { id: { $in: [...ids] } }, { fields: ['id'] });
+    const rows = await this.#em.find(Workspace, { id: { $in: [...ids] } }, { lockMode: LockMode.PESSIMISTIC_READ });
     return new Set(rows.map((w) => w.id));
   }
 

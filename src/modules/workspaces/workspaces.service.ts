@@ -8,7 +8,7 @@ import type { OrgScope } from '../scope.ts';
 import { announceServiceAccountChange, serviceAccountView } from '../service-accounts/service-accounts.service.ts';
 import { ServiceAccountsRepository } from '../service-accounts/service-accounts.repository.ts';
 import type { Workspace } from './workspace.entity.ts';
-import { loadWorkspace } from './workspace-bounds.ts';
+import { assertWithinWorkspaceBounds, loadWorkspace } from './workspace-bounds.ts';
 import { WorkspacesRepository } from './workspaces.repository.ts';
 
 export function workspaceView(workspace: Workspace) {
@@ -61,6 +61,7 @@ export class WorkspacesService {
   async rename(workspaceId: string, name: string): Promise<WorkspaceView> {
     this.#scope.authorize('workspaces:manage');
     const workspace = await loadWorkspace(this.#workspaces, workspaceId);
+    await assertWithinWorkspaceBounds(this.#scope, workspace.id);
     const before = workspaceState(workspace);
     workspace.name = name;
     try {
@@ -80,6 +81,7 @@ export class WorkspacesService {
   async delete(workspaceId: string): Promise<void> {
     this.#scope.authorize('workspaces:manage');
     const workspace = await loadWorkspace(this.#workspaces, workspaceId);
+    await assertWithinWorkspaceBounds(this.#scope, workspace.id);
     const keys = await new ApiKeysRepository(this.#scope.em).boundTo(workspace.id);
     const accounts = await new ServiceAccountsRepository(this.#scope.em).boundTo(workspace.id);
     const before = { ...workspaceState(workspace), apiKeys: keys.map((k) => k.id), serviceAccounts: accounts.map((a) => a.id) };
