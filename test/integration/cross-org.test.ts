@@ -32,9 +32,11 @@ beforeAll(async () => {
   const directory = await a.owner.api('POST', `${o}/directories`, { name: 'A directory', defaultRole: 'member' });
   const groupId = await insertDirectoryGroup(a.orgId, directory.body.id);
   const rule = await a.owner.api('POST', `${o}/directories/${directory.body.id}/rules`, { groupId, role: 'viewer' });
+  const workspace = await a.owner.api('POST', `${o}/workspaces`, { name: 'Production' });
   Object.assign(ids, {
     roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId, serviceAccountId: account.body.id,
     domainId: domain.body.id, connectionId: connection.body.id, directoryId: directory.body.id, groupId, ruleId: rule.body.id,
+    workspaceId: workspace.body.id,
   });
   for (const v of Object.values(ids)) expect(v).toEqual(expect.any(String));
 });
@@ -74,6 +76,10 @@ const bodies: Record<string, () => unknown> = {
   'POST /orgs/:orgId/directories': () => ({ name: 'Intruder', defaultRole: 'member' }),
   'PATCH /orgs/:orgId/directories/:id': () => ({ name: 'Intruder', defaultRole: 'viewer' }),
   'POST /orgs/:orgId/directories/:id/rules': () => ({ groupId: ids.groupId, role: 'admin' }),
+  'POST /orgs/:orgId/api-keys/:id/rotate': () => ({ gracePeriodSeconds: 60 }),
+  'POST /orgs/:orgId/workspaces': () => ({ name: `Intruders ${randomUUID()}` }),
+  'PATCH /orgs/:orgId/workspaces/:workspaceId': () => ({ name: 'Intruders' }),
+  'PUT /orgs/:orgId/members/:userId/workspaces': () => ({ workspaceIds: [] }),
 };
 
 function routeKey(spec: RouteSpec): string {
@@ -87,6 +93,7 @@ function fill(spec: RouteSpec, orgId: string): string {
     .replace(':teamId', ids.teamId!)
     .replace(':roleId', ids.roleId!)
     .replace(':ruleId', ids.ruleId!)
+    .replace(':workspaceId', ids.workspaceId!)
     .replace(':id', idFor(spec.path));
 }
 
@@ -122,7 +129,7 @@ test('org B\'s credential on org A\'s path answers 404 for every org route and c
 });
 
 test('org B\'s credential naming org A\'s resources inside org B answers 404 and changes nothing', async () => {
-  const routes = orgRoutes().filter((s) => /:(userId|teamId|roleId|ruleId|id)\b/.test(s.path) && !s.path.endsWith('transfer-ownership'));
+  const routes = orgRoutes().filter((s) => /:(userId|teamId|roleId|ruleId|workspaceId|id)\b/.test(s.path) && !s.path.endsWith('transfer-ownership'));
   const before = await snapshot(t, a.orgId);
   const answers: Record<string, number> = {};
   for (const spec of routes) {
@@ -140,7 +147,7 @@ test('org B cannot make org A\'s member its owner', async () => {
 
 test('org B\'s lists never contain org A\'s rows', async () => {
   const o = `/api/v1/orgs/${b.orgId}`;
-  const text = (await Promise.all(['members', 'api-keys', 'roles', 'teams', 'invitations', 'audit-events', 'service-accounts', 'directories'].map((p) =>
+  const text = (await Promise.all(['members', 'api-keys', 'roles', 'teams', 'invitations', 'audit-events', 'service-accounts', 'directories', 'workspaces'].map((p) =>
     b.owner.api('GET', `${o}/${p}?limit=200`).then((r) => r.text)))).join('\n');
   for (const id of [a.orgId, a.owner.userId, ...Object.values(ids)]) expect(text).not.toContain(id);
 });

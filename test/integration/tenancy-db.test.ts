@@ -35,6 +35,9 @@ async function seed(org: TestOrg): Promise<void> {
     await em.execute(`INSERT INTO directory_groups (id, org_id, directory_id, display_name) VALUES (?, ?, ?, 'Staff')`, [group, org.orgId, directory]);
     await em.execute('INSERT INTO directory_group_members (org_id, group_id, directory_user_id) VALUES (?, ?, ?)', [org.orgId, group, directoryUser]);
     await em.execute(`INSERT INTO directory_group_rules (id, org_id, directory_id, group_id, role) VALUES (?, ?, ?, ?, 'admin')`, [uuidv7(), org.orgId, directory, group]);
+    const workspace = uuidv7();
+    await em.execute(`INSERT INTO workspaces (id, org_id, name) VALUES (?, ?, 'Production')`, [workspace, org.orgId]);
+    await em.execute('INSERT INTO workspace_members (org_id, workspace_id, user_id) VALUES (?, ?, ?)', [org.orgId, workspace, member.userId]);
     em.create(Invitation, {
       id: uuidv7(), orgId: org.orgId, email: `x-${uuidv7()}@example.test`, role: 'member', tokenHash: uuidv7(),
       status: 'pending', expiresAt: new Date(Date.now() + 3600_000),
