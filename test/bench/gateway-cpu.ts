@@ -66,8 +66,8 @@ export function cpuShares(before: CpuSnapshot, after: CpuSnapshot): Record<strin
   for (const [label, end] of after.trees) {
     const used = end - (before.trees.get(label) ?? 0);
     ours += used;
-    shares[label] = Math.round((100 * used) / wall);
+    shares[label] = Math.round((1000 * used) / wall) / 10;
   }
-  shares['everything else'] = Math.max(0, Math.round((100 * (after.machine - before.machine - ours)) / wall));
+  shares['everything else'] = Math.max(0, Math.round((1000 * (after.machine - before.machine - ours)) / wall) / 10);
   return shares;
 }

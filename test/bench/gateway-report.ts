@@ -9,6 +9,8 @@ export const TARGET_P99_EXTRA_MS = 1;
 export interface Row {
   key: string;
   label: string;
+  /** The process tree that serves this target (its CPU per request is printed). */
+  server: string;
   m: Measurement;
 }
 
@@ -26,7 +28,15 @@ export function verdict(m: Measurement, bare: { perSecond: number; p99: number }
 }
 
 function cpuText(cpu: Record<string, number>): string {
-  return Object.entries(cpu).map(([label, pct]) => `${label} ${pct}%`).join(', ');
+  return Object.entries(cpu).map(([label, pct]) => `${label} ${pct.toFixed(0)}%`).join(', ');
+}
+
+/**
+ * CPU time one process tree spent per answered request (µs): steadier than requests/s on a
+ * shared machine, since a starved process serves fewer requests but spends as much on each.
+ */
+export function cpuPerRequest(m: Measurement, label: string): number {
+  return ((m.cpu[label] ?? 0) / 100) * m.seconds / m.ok * 1e6;
 }
 
 export function rowLine(row: Row, bare?: { perSecond: number; p99: number }): string {
@@ -36,11 +46,11 @@ export function rowLine(row: Row, bare?: { perSecond: number; p99: number }): st
     const v = verdict(m, bare);
     return `   ratio ${v.ratio.toFixed(2)}, p99 ${v.p99ExtraMs >= 0 ? '+' : ''}${v.p99ExtraMs.toFixed(2)} ms`;
   })() : '';
-  return `  ${row.key} ${row.label.padEnd(34)} ${figures}${vs}\n      CPU (% of one core): ${cpuText(m.cpu)}`;
+  return `  ${row.key} ${row.label.padEnd(34)} ${figures}${vs}\n      CPU (% of one core): ${cpuText(m.cpu)}; ${row.server} ${cpuPerRequest(m, row.server).toFixed(0)} µs CPU per request`;
 }
 
-export function figures(m: Measurement) {
-  return { perSecond: round(m.perSecond, 1), p50: round(m.p50), p99: round(m.p99), errors: m.errors + m.timeouts, non2xx: m.non2xx, cpu: m.cpu };
+export function figures({ m, server }: Row) {
+  return { perSecond: round(m.perSecond, 1), p50: round(m.p50), p99: round(m.p99), errors: m.errors + m.timeouts, non2xx: m.non2xx, cpu: m.cpu, cpuUsPerRequest: round(cpuPerRequest(m, server), 1) };
 }
 
 /** Anything but 2xx makes the figures meaningless (a gateway answering 401s fast is no result). */

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatehouseBin, freePort } from '../helpers/cli.ts';
 import { provisionDatabase } from './bench-database.ts';
-import { measureTarget, type Measurement } from './gateway-measure.ts';
+import { measureTarget } from './gateway-measure.ts';
 import { benchDir, startServer, type Server } from './gateway-processes.ts';
-import { assertAllOk, figures, rowLine, TARGET_P99_EXTRA_MS, TARGET_RATIO, verdict, type Row } from './gateway-report.ts';
+import { assertAllOk, cpuPerRequest, figures, rowLine, TARGET_P99_EXTRA_MS, TARGET_RATIO, verdict, type Row } from './gateway-report.ts';
 import { gatewayFixture, type GatewayFixture } from './gateway-setup.ts';
 import { round } from './latency.ts';
 
@@ -56,14 +56,14 @@ export async function gatewayBench(): Promise<void> {
   let fixture: GatewayFixture | undefined;
   const rows: Row[] = [];
   const load = { connections: CONNECTIONS, pipelining: PIPELINING, warmupSeconds: WARMUP, durationSeconds: SECONDS };
-  async function run(key: string, label: string, server: Server, authorization: string | null, watched: Server[]): Promise<Measurement> {
+  async function run(key: string, label: string, server: Server, authorization: string | null, watched: Server[]): Promise<Row> {
     const path = fixture ? `orgs/${fixture.orgId}/agents` : 'orgs/bench/agents';
     const m = await measureTarget({ ...load, url: `${server.url}${path}`, headers: authorization ? { authorization } : {} },
       new Map(watched.map((s) => [s.label, s.pid])));
-    const row = { key, label, m };
+    const row = { key, label, server: server.label, m };
     assertAllOk(row, server.logPath);
     rows.push(row);
-    return m;
+    return row;
   }
   try {
     const upstream = await serverScript('upstream', 'gateway-upstream.ts', [], workDir);
@@ -87,7 +87,7 @@ export async function gatewayBench(): Promise<void> {
     const e1 = await run('e', 'Gatehouse x2 workers, JWT', two, `Bearer ${await fixture.accessToken()}`, [upstream, two]);
     const e2 = await run('e', 'Gatehouse x2 workers, org API key', two, apiKey, [upstream, two]);
 
-    const bare = { perSecond: (b1.perSecond + b2.perSecond) / 2, p99: (b1.p99 + b2.p99) / 2 };
+    const bare = { perSecond: (b1.m.perSecond + b2.m.perSecond) / 2, p99: (b1.m.p99 + b2.m.p99) / 2 };
     report(rows, bare, { a, c, d, e1, e2 });
   } finally {
     for (const server of servers.reverse()) await server.stop();
@@ -97,23 +97,26 @@ export async function gatewayBench(): Promise<void> {
   }
 }
 
-function report(rows: Row[], bare: { perSecond: number; p99: number }, m: Record<'a' | 'c' | 'd' | 'e1' | 'e2', Measurement>): void {
+function report(rows: Row[], bare: { perSecond: number; p99: number }, r: Record<'a' | 'c' | 'd' | 'e1' | 'e2', Row>): void {
+  const m = { c: r.c.m, d: r.d.m, e1: r.e1.m, e2: r.e2.m };
   console.log(`gateway bench: GET /orgs/:orgId/agents (small JSON), autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${SECONDS} s measured after ${WARMUP} s warm-up per target`);
   console.log('  every server and the load generator are separate processes sharing this machine\'s cores; a one-process proxy or gateway near 100% CPU is the bottleneck');
+  const bareRows = rows.filter((row) => row.key === 'b');
+  const bareCpu = bareRows.reduce((sum, row) => sum + cpuPerRequest(row.m, row.server), 0) / bareRows.length;
   for (const row of rows) console.log(rowLine(row, row.key === 'c' || row.key === 'd' || row.key === 'e' ? bare : undefined));
   const jwt = verdict(m.c, bare);
   const key = verdict(m.d, bare);
   const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  console.log(`  baseline: bare proxy mean of its two runs, ${bare.perSecond.toFixed(0)} req/s, p99 ${bare.p99.toFixed(2)} ms`);
+  console.log(`  baseline: bare proxy mean of its two runs, ${bare.perSecond.toFixed(0)} req/s, p99 ${bare.p99.toFixed(2)} ms; CPU per request, gateway x1 / bare proxy: JWT ${(cpuPerRequest(m.c, r.c.server) / bareCpu).toFixed(2)}, API key ${(cpuPerRequest(m.d, r.d.server) / bareCpu).toFixed(2)}`);
   console.log(`  target, one process: >= ${TARGET_RATIO} of the bare proxy: JWT ${jwt.ratio.toFixed(2)} ${met(jwt.ratioMet)}, API key ${key.ratio.toFixed(2)} ${met(key.ratioMet)}; p99 <= +${TARGET_P99_EXTRA_MS} ms: JWT ${met(jwt.p99Met)}, API key ${met(key.p99Met)}`);
   const scaled = m.e1.perSecond > m.c.perSecond && m.e2.perSecond > m.d.perSecond;
   console.log(`  target, GATEWAY_WORKERS=2 above one process: JWT x${(m.e1.perSecond / m.c.perSecond).toFixed(2)}, API key x${(m.e2.perSecond / m.d.perSecond).toFixed(2)} ${met(scaled)} (the load generator and the upstream use the same 2 cores)`);
   console.log(JSON.stringify({
     bench: 'gateway', connections: CONNECTIONS, pipelining: PIPELINING, seconds: SECONDS,
-    upstream: figures(m.a), bare: { perSecond: round(bare.perSecond, 1), p99: round(bare.p99) },
-    jwt: { ...figures(m.c), ratio: round(jwt.ratio), p99ExtraMs: round(jwt.p99ExtraMs) },
-    apiKey: { ...figures(m.d), ratio: round(key.ratio), p99ExtraMs: round(key.p99ExtraMs) },
-    workers2: { jwt: { ...figures(m.e1), ratio: round(m.e1.perSecond / bare.perSecond) }, apiKey: { ...figures(m.e2), ratio: round(m.e2.perSecond / bare.perSecond) } },
+    upstream: figures(r.a), bare: { perSecond: round(bare.perSecond, 1), p99: round(bare.p99), cpuUsPerRequest: round(bareCpu, 1) },
+    jwt: { ...figures(r.c), ratio: round(jwt.ratio), p99ExtraMs: round(jwt.p99ExtraMs), cpuRatio: round(cpuPerRequest(m.c, r.c.server) / bareCpu) },
+    apiKey: { ...figures(r.d), ratio: round(key.ratio), p99ExtraMs: round(key.p99ExtraMs), cpuRatio: round(cpuPerRequest(m.d, r.d.server) / bareCpu) },
+    workers2: { jwt: { ...figures(r.e1), ratio: round(m.e1.perSecond / bare.perSecond) }, apiKey: { ...figures(r.e2), ratio: round(m.e2.perSecond / bare.perSecond) } },
     target: { ratio: TARGET_RATIO, p99ExtraMs: TARGET_P99_EXTRA_MS, ratioMet: jwt.ratioMet && key.ratioMet, p99Met: jwt.p99Met && key.p99Met, workersScale: scaled },
   }));
 }
