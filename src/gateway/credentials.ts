@@ -74,12 +74,14 @@ export class GatewayCredentials implements CredentialResolver {
   readonly #pendingKeys = new Map<string, Promise<KeyEntry | null>>();
   readonly #unsubscribe: Array<() => void>;
   #epoch = 0;
+  #declared: ReadonlySet<string>;
 
   constructor(deps: GatewayCredentialsDeps, opts: GatewayCredentialsOptions = {}) {
     this.#deps = deps;
     this.#maxEntries = opts.maxEntries ?? 10_000;
     this.#ttlMs = opts.ttlMs ?? 60_000;
     this.#now = opts.now ?? Date.now;
+    this.#declared = deps.productPermissions.declared;
     this.#unsubscribe = [
       deps.notifications.subscribe(gatewayChannel, (payload) => this.#changed(payload)),
       deps.notifications.onReset(() => this.clear()),
@@ -90,6 +92,9 @@ export class GatewayCredentials implements CredentialResolver {
 
   resolve(authorization: string | undefined): GatewayPrincipal | null | Promise<GatewayPrincipal | null> {
     if (!authorization || authorization.length > maxHeaderLength) return null;
+    // A reloaded route policy is a new object with its own `declared`: principals built under the
+    // old one may hold product permissions it no longer gives.
+    if (this.#deps.productPermissions.declared !== this.#declared) this.#policyChanged();
     const caching = this.#deps.notifications.listening(gatewayChannel);
     const now = this.#now();
     const token = caching ? this.#tokens.get(authorization) : undefined;
@@ -111,6 +116,11 @@ export class GatewayCredentials implements CredentialResolver {
   /** Stops hearing changes (a node shutting down); resolve still works, uncached. */
   stop(): void {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.clear();
+  }
+
+  #policyChanged(): void {
+    this.#declared = this.#deps.productPermissions.declared;
     this.clear();
   }
 

@@ -208,3 +208,23 @@ test('the assertion verifies with node:crypto against the published JWKS and sta
   const forged = Buffer.from(JSON.stringify({ ...claims, org_id: randomUUID() })).toString('base64url');
   expect(verify('sha256', Buffer.from(`${h}.${forged}`), { key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))).toBe(false);
 });
+
+test('a reloaded route policy is applied at once: principals built under the old one are forgotten', async () => {
+  const policies = [
+    { declared: new Set(['agents:read', 'agents:write']), ofBuiltinRole: (role: string) => (role === 'member' || role === 'owner' ? ['agents:read', 'agents:write'] : []) },
+    { declared: new Set(['agents:read']), ofBuiltinRole: (role: string) => (role === 'member' || role === 'owner' ? ['agents:read'] : []) },
+  ];
+  let current = policies[0]!;
+  const product = { get declared() { return current.declared; }, ofBuiltinRole: (role: string) => current.ofBuiltinRole(role) };
+  const node = await gatewayNode(t, { product });
+  try {
+    const key = await keyFor(t, org.orgId, org.owner.userId, 'member');
+    expect((await resolve(node, key))!.permissions.has('agents:write')).toBe(true);
+    current = policies[1]!;
+    const after = await resolve(node, key);
+    expect(after!.permissions.has('agents:write')).toBe(false);
+    expect(after!.permissions.has('agents:read')).toBe(true);
+  } finally {
+    await node.stop();
+  }
+});
