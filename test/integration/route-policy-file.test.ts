@@ -84,6 +84,7 @@ test('a change to the file is in force within a second or two; reload listeners 
   file.onReload(() => { reloads++; });
   expect(file.match('POST', `/orgs/${orgId}/agents`)).toBeNull();
   expect(file.ofBuiltinRole('admin')).toEqual(['agents:read']);
+  const declaredBefore = file.declared;
   writeFileSync(path, policyV2);
   await eventually(() => file.match('POST', `/orgs/${orgId}/agents`) !== null);
   expect(file.match('POST', `/orgs/${orgId}/agents`)).toMatchObject({ permission: 'agents:write', orgId });
@@ -91,6 +92,8 @@ test('a change to the file is in force within a second or two; reload listeners 
   expect(file.ofBuiltinRole('admin')).toEqual(['agents:read', 'agents:write']);
   expect(file.ofBuiltinRole('member')).toEqual(['agents:read']);
   expect(reloads).toBe(1);
+  // A new policy is a new `declared` set: the gateway's credential caches compare it by identity.
+  expect(file.declared).not.toBe(declaredBefore);
 });
 
 test('an editor\'s rename-on-save is seen', async () => {
