@@ -1,8 +1,8 @@
 import type { JWTPayload } from 'jose';
 import type { Notifications } from '../db/notifications.ts';
-import { apiKeySecretValid } from '../modules/api-keys/api-key-credential.ts';
+import { apiKeySecretMatch, apiKeyUsable, previousSecretInGrace, sameSecret } from '../modules/api-keys/api-key-credential.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
-import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+import type { ApiKeyCredentialRow, PlatformRepository } from '../modules/platform/platform.repository.ts';
 import type { ProductPermissions } from '../modules/roles/product-permissions.ts';
 import type { ApiKeyUsage } from './api-key-usage.ts';
 import { apiKeyPrincipal, memberPrincipal, serviceAccountPrincipal } from './credential-principals.ts';
@@ -39,8 +39,10 @@ interface TokenEntry {
 /** An API key's row as read (its hashes: each request checks its secret) and the principal built from it. */
 interface KeyEntry {
   principal: GatewayPrincipal | null;
-  row: Parameters<typeof apiKeySecretValid>[2] & { id: string; org_id: string; created_by: string };
+  row: ApiKeyCredentialRow;
   until: number;
+  /** The secrets that matched the row's hashes since it was read (see #open). */
+  verified: { current: string | undefined; previous: string | undefined };
 }
 
 // Authorization: exactly `Bearer <credential>` (RFC 6750 §2.1; the scheme is case-insensitive).
@@ -177,11 +179,25 @@ export class GatewayCredentials implements CredentialResolver {
     return load.then((e) => (e ? this.#open(e, parsed.secret, this.#now()) : null));
   }
 
-  /** Every request proves the secret (constant time), against the current or, in its grace, the previous one. */
+  /**
+   * Every request proves the secret, the current one or, in its grace, the previous one. The keyed
+   * hash (HMAC) costs more than the rest of a warm request, so once a secret has matched its hash
+   * it is kept beside the row it matched and later requests compare with it in constant time; a
+   * secret that does not match goes through the hash every time. The kept secrets go with the
+   * row: any change to the key (rotation, revocation) is announced and empties the entry.
+   */
   #open(entry: KeyEntry, secret: string, now: number): GatewayPrincipal | null {
-    if (!entry.principal || !apiKeySecretValid(this.#deps.apiKeyTokens, secret, entry.row, now)) return null;
-    this.#deps.usage.count(entry.row.id);
-    return entry.principal;
+    const { principal, row, verified } = entry;
+    if (!principal || !apiKeyUsable(row, now)) return null;
+    const known = (verified.current !== undefined && sameSecret(secret, verified.current))
+      || (verified.previous !== undefined && previousSecretInGrace(row, now) && sameSecret(secret, verified.previous));
+    if (!known) {
+      const match = apiKeySecretMatch(this.#deps.apiKeyTokens, secret, row, now);
+      if (!match) return null;
+      verified[match] = secret;
+    }
+    this.#deps.usage.count(row.id);
+    return principal;
   }
 
   #pendingKey(keyId: string): Promise<KeyEntry | null> {
@@ -206,7 +222,10 @@ export class GatewayCredentials implements CredentialResolver {
   async #loadKey(keyId: string): Promise<KeyEntry | null> {
     const row = await this.#deps.platform.findApiKeyCredential(keyId);
     if (!row) return null;
-    return { row, principal: apiKeyPrincipal(row, this.#deps.productPermissions), until: this.#now() + this.#ttlMs };
+    return {
+      row, principal: apiKeyPrincipal(row, this.#deps.productPermissions), until: this.#now() + this.#ttlMs,
+      verified: { current: undefined, previous: undefined },
+    };
   }
 
   /** Kept only if no change was heard while it was read (it might predate it), and only while changes can be heard. */

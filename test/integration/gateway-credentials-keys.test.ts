@@ -114,12 +114,17 @@ test('rotation grace: old and new secrets both work (gateway and management API)
   expect((await client(t.url, rotated)('GET', `/api/v1/orgs/${org.orgId}`)).status).toBe(200);
   // The grace ends by the clock too, without any announcement.
   const again = await rotate(rotated, `now() + interval '2 seconds'`);
-  const later = await gatewayNode(t, { now: () => Date.now() + 5_000 });
+  let skew = 0;
+  const clocked = await gatewayNode(t, { now: () => Date.now() + skew });
   try {
-    expect(await resolve(later, again)).not.toBeNull();
-    expect(await resolve(later, rotated)).toBeNull();
+    expect(await resolve(clocked, again)).not.toBeNull();
+    expect(await resolve(clocked, rotated)).not.toBeNull(); // matched once: kept beside the cached row
+    expect(clocked.credentials.resolve(bearer(rotated))).not.toBeInstanceOf(Promise);
+    skew = 5_000;
+    expect(clocked.credentials.resolve(bearer(rotated))).toBeNull();
+    expect(clocked.credentials.resolve(bearer(again))).not.toBeNull();
   } finally {
-    await later.stop();
+    await clocked.stop();
   }
 });
 

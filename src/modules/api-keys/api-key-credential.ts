@@ -7,15 +7,39 @@ import type { ApiKeyTokens } from './api-key-token.ts';
 
 type KeySecrets = Pick<ApiKeyCredentialRow, 'secret_hash' | 'previous_secret_hash' | 'previous_secret_expires_at' | 'expires_at' | 'revoked_at'>;
 
+/** Whether the key may be used at `now` at all: not revoked, not expired. */
+export function apiKeyUsable(row: KeySecrets, now: number): boolean {
+  return !row.revoked_at && !(row.expires_at && row.expires_at.getTime() <= now);
+}
+
+/** Whether a rotation's previous secret is still accepted at `now`. */
+export function previousSecretInGrace(row: KeySecrets, now: number): boolean {
+  return !!row.previous_secret_hash && !!row.previous_secret_expires_at && row.previous_secret_expires_at.getTime() > now;
+}
+
 /**
- * Whether `secret` opens the key at `now`: not revoked, not expired, and the current secret or,
- * during a rotation's grace period, the previous one (each compared in constant time).
+ * Which of the key's secrets `secret` is (each compared in constant time against its keyed hash):
+ * the current one, or during a rotation's grace the previous one; null when neither.
  */
+export function apiKeySecretMatch(tokens: ApiKeyTokens, secret: string, row: KeySecrets, now: number): 'current' | 'previous' | null {
+  if (tokens.verify(secret, row.secret_hash)) return 'current';
+  return previousSecretInGrace(row, now) && tokens.verify(secret, row.previous_secret_hash!) ? 'previous' : null;
+}
+
+/** Whether `secret` opens the key at `now`: usable, and its current secret or, in the grace, the previous one. */
 export function apiKeySecretValid(tokens: ApiKeyTokens, secret: string, row: KeySecrets, now: number): boolean {
-  if (row.revoked_at || (row.expires_at && row.expires_at.getTime() <= now)) return false;
-  if (tokens.verify(secret, row.secret_hash)) return true;
-  return !!row.previous_secret_hash && !!row.previous_secret_expires_at && row.previous_secret_expires_at.getTime() > now
-    && tokens.verify(secret, row.previous_secret_hash);
+  return apiKeyUsable(row, now) && apiKeySecretMatch(tokens, secret, row, now) !== null;
+}
+
+/**
+ * Constant-time equality of two secrets of one length (the key format fixes it): every character
+ * is compared whatever the first difference, so the time says nothing about how much matched.
+ */
+export function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /**
