@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { Notifications } from '../../src/db/notifications.ts';
+import { Notifications, type ListenTarget } from '../../src/db/notifications.ts';
 import { ApiKeyUsage } from '../../src/gateway/api-key-usage.ts';
 import { GatewayCredentials, type GatewayCredentialsOptions } from '../../src/gateway/credentials.ts';
 import { gatewayChannel, GatewayKeys } from '../../src/gateway/gateway-keys.ts';
@@ -22,8 +22,8 @@ export interface GatewayNode {
  * One gateway node's credential side on the test app's database: its own listening connection,
  * keys and caches, built directly (no proxy). Two of these act as two nodes.
  */
-export async function gatewayNode(t: TestApp, opts: GatewayCredentialsOptions & { listen?: boolean; product?: ProductPermissions; keysDb?: Pick<Database, 'withoutOrg'> } = {}): Promise<GatewayNode> {
-  const notifications = new Notifications(t.db.listenTarget, log, { minBackoffMs: 10 });
+export async function gatewayNode(t: TestApp, opts: GatewayCredentialsOptions & { listen?: boolean; product?: ProductPermissions; keysDb?: Pick<Database, 'withoutOrg'>; target?: ListenTarget; minBackoffMs?: number } = {}): Promise<GatewayNode> {
+  const notifications = new Notifications(opts.target ?? t.db.listenTarget, log, { minBackoffMs: opts.minBackoffMs ?? 10 });
   const { db, platform, apiKeyTokens, secrets } = t.app.services;
   const keys = await GatewayKeys.start({ db: opts.keysDb ?? db, secrets, notifications, logger: log, issuer: issuerUrl(t.config) });
   const usage = new ApiKeyUsage(platform, log);
