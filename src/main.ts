@@ -11,9 +11,17 @@ import { rotateKeysCommand } from './cli/keys-rotate.ts';
 import { platformKeysCommand } from './cli/platform-keys.ts';
 import { usersCommand } from './cli/users.ts';
 import { databaseOptions, migrate } from './db/orm.ts';
+import { gatewayConfigProblem, isGatewayWorker, runGateway, superviseGatewayWorkers } from './gateway/gateway-process.ts';
 
 const usage = `usage: gatehouse <command>
-  serve                      run the control plane (PORT)
+  serve                      run the control plane (PORT); with UPSTREAM_URL and GATEHOUSE_ROUTES
+                             also the gateway (GATEWAY_PORT)
+  gateway                    run the gateway alone (GATEWAY_PORT): authenticate, authorize and
+                             proxy to UPSTREAM_URL under the GATEHOUSE_ROUTES policy; no control
+                             plane. GATEWAY_WORKERS=N (N > 1, needs DATABASE_URL) runs N worker
+                             processes sharing the port, one per core; a worker that dies is
+                             restarted. With serve, the workers run the gateway and the first
+                             process keeps the control plane
   migrate                    apply database migrations
   bootstrap --org-name N --owner-email E --owner-password P [--json]
                              create the first org, its owner and an owner API key
@@ -34,25 +42,61 @@ const usage = `usage: gatehouse <command>
   domains verify --org ORG_ID --domain D
                              mark an org's email domain verified by operator decision (audited)`;
 
-async function serve(config: Config, logger: Logger): Promise<void> {
+async function serve(config: Config, logger: Logger): Promise<number> {
+  const gatewayProblem = config.upstreamUrl ? gatewayConfigProblem(config) : undefined;
+  if (gatewayProblem) {
+    console.error(gatewayProblem);
+    return 2;
+  }
   const app = await createApp(config, logger);
   await app.listen();
   logger.info({ url: config.publicUrl, api: `${config.publicUrl}/api/v1`, health: `${config.publicUrl}/healthz` }, 'Gatehouse is serving');
   if (!config.databaseUrl) {
     logger.info(`embedded database in ${config.dataDir}; create the first org with: npx gatehouse bootstrap --org-name Acme --owner-email you@example.com --owner-password '<12+ chars>' --json`);
   }
+  // The gateway listener: in this process, or in GATEWAY_WORKERS workers (this process keeps the
+  // control plane).
+  let stopWorkers: (() => Promise<void>) | undefined;
+  if (app.gateway && config.gatewayWorkers > 1) stopWorkers = superviseGatewayWorkers(config.gatewayWorkers, logger);
+  else if (app.gateway) {
+    await app.gateway.listen(config.gatewayPort);
+    logger.info({ port: config.gatewayPort, upstream: config.upstreamUrl }, 'Gatehouse gateway is serving');
+  }
+  stopOnSignals(logger, async () => {
+    await stopWorkers?.();
+    await app.close();
+  });
+  return -1;
+}
+
+/** `gatehouse gateway`: the gateway alone (one process, or a primary and GATEWAY_WORKERS workers). */
+async function gateway(config: Config, logger: Logger): Promise<number> {
+  const problem = gatewayConfigProblem(config);
+  if (problem) {
+    console.error(problem);
+    return 2;
+  }
+  const stop = config.gatewayWorkers > 1 && !isGatewayWorker()
+    ? superviseGatewayWorkers(config.gatewayWorkers, logger)
+    : await runGateway(config, logger);
+  stopOnSignals(logger, stop);
+  return -1;
+}
+
+/** SIGTERM/SIGINT: stop cleanly (in-flight requests finish), or exit anyway after 10 s. */
+function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
-  const stop = async (signal: string) => {
+  const onSignal = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000).unref();
-    await app.close();
+    await stop();
     clearTimeout(force);
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+  process.on('SIGINT', () => void onSignal('SIGINT'));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -69,11 +113,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   // CLI commands print their result on stdout; logs go to stderr so --json stays parseable.
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.password', '*.secret', '*.token'] },
-    pino.destination(command === 'serve' ? 1 : 2));
+    pino.destination(command === 'serve' || command === 'gateway' ? 1 : 2));
+  // A GATEWAY_WORKERS worker (forked by `serve` or `gateway`) runs the gateway only.
+  if (isGatewayWorker()) return gateway(config, logger);
   switch (command) {
     case 'serve':
-      await serve(config, logger);
-      return -1;
+      return serve(config, logger);
+    case 'gateway':
+      return gateway(config, logger);
     case 'migrate':
       await migrate(databaseOptions(config, logger));
       logger.info('migrations applied');

@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 // A product API stand-in on loopback for gateway tests: it records what reached it and answers
 //   /…/slow?ms=N        after N ms
 //   /…/download?mb=N    N MiB streamed in 64 KiB chunks (no content-length)
-//   /…/upload           counts the body's bytes (never keeps them) and answers the count
+//   /…/upload[?pauseMs=N] counts the body's bytes (never keeps them) and answers the count
 //   /…/sse              three server-sent events, 100 ms apart
 //   /…/hang-body        a head, part of a body, then the connection is cut
 //   anything else       200 with JSON: method, url, headers (as received)
@@ -30,17 +30,23 @@ export interface TestUpstream {
   uploads: number[];
   /** Requests whose client went away before the upstream finished. */
   aborted: number;
+  /** Bytes of the latest download written (accepted by the socket) so far. */
+  downloadSent: number;
+  /** Bytes of the latest upload read so far. */
+  uploadReceived: number;
   close(): Promise<void>;
 }
 
 const chunk = Buffer.alloc(64 * 1024, 0x61);
 
-function download(res: http.ServerResponse, mb: number): void {
+function download(state: TestUpstream, res: http.ServerResponse, mb: number): void {
   let left = mb * 16;
+  state.downloadSent = 0;
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   const pump = () => {
     while (left > 0) {
       left--;
+      state.downloadSent += chunk.length;
       if (!res.write(chunk)) {
         res.once('drain', pump);
         return;
@@ -66,7 +72,7 @@ function sse(res: http.ServerResponse): void {
 }
 
 export async function startUpstream(): Promise<TestUpstream> {
-  const state: TestUpstream = { url: '', port: 0, seen: [], uploads: [], aborted: 0, close: async () => {} };
+  const state: TestUpstream = { url: '', port: 0, seen: [], uploads: [], aborted: 0, downloadSent: 0, uploadReceived: 0, close: async () => {} };
   const handle = (req: IncomingMessage, res: http.ServerResponse) => {
     state.seen.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders });
     const url = new URL(req.url!, 'http://upstream');
@@ -78,7 +84,7 @@ export async function startUpstream(): Promise<TestUpstream> {
       res.on('close', () => clearTimeout(timer));
       return;
     }
-    if (last === 'download') return download(res, Number(url.searchParams.get('mb') ?? 1));
+    if (last === 'download') return download(state, res, Number(url.searchParams.get('mb') ?? 1));
     if (last === 'sse') return sse(res);
     if (last === 'hang-body') {
       res.writeHead(200, { 'content-length': '1000' });
@@ -87,8 +93,19 @@ export async function startUpstream(): Promise<TestUpstream> {
       return;
     }
     if (last === 'upload') {
+      // ?pauseMs=N: stop reading for N ms after the first chunk (a slow consumer).
+      let pauseMs = Number(url.searchParams.get('pauseMs') ?? 0);
       let bytes = 0;
-      req.on('data', (d: Buffer) => { bytes += d.length; });
+      state.uploadReceived = 0;
+      req.on('data', (d: Buffer) => {
+        bytes += d.length;
+        state.uploadReceived = bytes;
+        if (pauseMs > 0) {
+          req.pause();
+          setTimeout(() => req.resume(), pauseMs);
+          pauseMs = 0;
+        }
+      });
       req.on('end', () => {
         state.uploads.push(bytes);
         res.end(JSON.stringify({ bytes }));
