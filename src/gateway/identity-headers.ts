@@ -80,7 +80,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, opts: HeaderOptions
       case 'host': host = value; continue;
       case 'connection': connection = connection === undefined ? value : `${connection},${value}`; continue;
       case 'upgrade': upgradeTo = value; continue;
-      case 'keep-alive': case 'te': case 'trailer': continue;
+      // Expect: 100-continue was answered by the gateway's own server already.
+      case 'keep-alive': case 'te': case 'trailer': case 'expect': continue;
       // Node hands us the body de-chunked; it is re-chunked below.
       case 'transfer-encoding': chunked = true; continue;
       case 'authorization': if (!opts.forwardAuthorization) continue; break;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort, gatehouseBin } from '../helpers/cli.ts';
@@ -16,10 +16,11 @@ const gateways: { url: string; child: ChildProcess; log: string[] }[] = [];
 
 const MB = 1024 * 1024;
 
-async function startGatewayProcess(): Promise<(typeof gateways)[number]> {
+async function startGatewayProcess(command = 'gateway', extraEnv: Record<string, string> = {}): Promise<(typeof gateways)[number]> {
   const port = await freePort();
-  const child = spawn(process.execPath, [gatehouseBin, 'gateway'], {
+  const child = spawn(process.execPath, [gatehouseBin, command], {
     env: {
+      ...extraEnv,
       PATH: process.env.PATH,
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
@@ -37,7 +38,8 @@ async function startGatewayProcess(): Promise<(typeof gateways)[number]> {
   child.stdout!.on('data', (d) => log.push(String(d)));
   child.stderr!.on('data', (d) => log.push(String(d)));
   const gateway = { url: `http://127.0.0.1:${port}`, child, log };
-  const deadline = Date.now() + 20_000;
+  gateways.push(gateway);
+  const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}: ${log.join('')}`);
     const ok = await rawRequest(gateway.url, 'GET', '/public/ready').then((r) => r.status === 200, () => false);
@@ -51,7 +53,7 @@ beforeAll(async () => {
   up = await startUpstream();
   t = await startApp();
   org = await createOrg(t);
-  gateways.push(...await Promise.all([startGatewayProcess(), startGatewayProcess()]));
+  await Promise.all([startGatewayProcess(), startGatewayProcess()]);
 }, 45_000);
 afterAll(async () => {
   await Promise.all(gateways.map(({ child }) => new Promise<void>((resolve) => {
@@ -164,3 +166,42 @@ test('streaming download of 100 MB: backpressure reaches the upstream while the 
   expect(stalled!.inFlight).toBeLessThan(40 * MB);
   expect(stalled!.growth).toBeLessThan(40 * MB);
 }, 30_000);
+
+/** The PIDs of `pid`'s child processes (from /proc: each process's parent is field 4 of its stat). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return children;
+}
+
+test('serve with GATEWAY_WORKERS=2: the control plane stays in the first process, two workers serve the gateway, a killed worker is replaced', async () => {
+  const controlPort = await freePort();
+  const serve = await startGatewayProcess('serve', { PORT: String(controlPort), GATEWAY_WORKERS: '2' });
+  expect((await rawRequest(`http://127.0.0.1:${controlPort}`, 'GET', '/healthz')).status).toBe(200);
+  const workers = childrenOf(serve.child.pid!);
+  expect(workers).toHaveLength(2);
+  const path = `/orgs/${org.orgId}/agents`;
+  const headers = { authorization: `Bearer ${org.owner.key}` };
+  expect((await rawRequest(serve.url, 'GET', path, headers)).status).toBe(200);
+  process.kill(workers[0]!, 'SIGKILL');
+  // The other worker answers meanwhile; a new one takes the dead one's place.
+  expect((await rawRequest(serve.url, 'GET', path, headers)).status).toBe(200);
+  const deadline = Date.now() + 20_000;
+  let now = childrenOf(serve.child.pid!);
+  while (!(now.length === 2 && !now.includes(workers[0]!)) && Date.now() < deadline) {
+    await waitMs(100);
+    now = childrenOf(serve.child.pid!);
+  }
+  expect(now).toHaveLength(2);
+  expect(now).not.toContain(workers[0]);
+  expect(now).toContain(workers[1]);
+  for (let i = 0; i < 4; i++) expect((await rawRequest(serve.url, 'GET', path, headers)).status).toBe(200);
+}, 45_000);
