@@ -58,16 +58,28 @@ export function snapshot(pids: Map<string, number>): CpuSnapshot {
   return { at: performance.now(), machine: machineSeconds(), trees };
 }
 
-/** CPU % of one core per labelled tree between two snapshots, and what the rest of the machine used. */
-export function cpuShares(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
-  const wall = (after.at - before.at) / 1000;
-  const shares: Record<string, number> = {};
-  let ours = 0;
-  for (const [label, end] of after.trees) {
-    const used = end - (before.trees.get(label) ?? 0);
-    ours += used;
-    shares[label] = Math.round((1000 * used) / wall) / 10;
+/** CPU used over a target's measured slices, per labelled tree and by everything else. */
+export class CpuAccount {
+  #wall = 0;
+  #machine = 0;
+  readonly #used = new Map<string, number>();
+
+  add(before: CpuSnapshot, after: CpuSnapshot): void {
+    this.#wall += (after.at - before.at) / 1000;
+    this.#machine += after.machine - before.machine;
+    for (const [label, end] of after.trees) this.#used.set(label, (this.#used.get(label) ?? 0) + end - (before.trees.get(label) ?? end));
   }
-  shares['everything else'] = Math.max(0, Math.round((1000 * (after.machine - before.machine - ours)) / wall) / 10);
-  return shares;
+
+  /** % of one core per labelled tree, and what the rest of the machine used meanwhile. */
+  shares(): Record<string, number> {
+    const pct = (seconds: number) => Math.round((1000 * seconds) / this.#wall) / 10;
+    const shares: Record<string, number> = {};
+    let ours = 0;
+    for (const [label, used] of this.#used) {
+      ours += used;
+      shares[label] = pct(used);
+    }
+    shares['everything else'] = Math.max(0, pct(this.#machine - ours));
+    return shares;
+  }
 }

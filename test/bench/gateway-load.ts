@@ -1,22 +1,29 @@
 import { createRequire } from 'node:module';
 
 // The gateway bench's load generator, in its own process so its CPU is not the servers':
-// `node gateway-load.ts '<json LoadOptions>'`. autocannon drives the connections; its own
+// `node gateway-load.ts '<json LoadPlan>'`. Each target is warmed up, then measured in slices
+// taken in turn (a b c, a b c, ...): on a shared, noisy machine a burst of someone else's work
+// then hits every target alike instead of one. autocannon drives the connections; its own
 // latency histogram has whole-millisecond resolution, too coarse for a "p99 within 1 ms" target,
-// so each response's time is also binned here at 10 µs. Prints `{"phase":"measure"}` when the
-// measured run starts (after the warm-up) and one JSON line with the result at the end.
+// so each response's time is binned here at 10 µs. Prints `{"phase":"slice","target":..,"state":
+// "start"|"end"}` around each measured slice and, last, `{"phase":"done","results":{..}}`.
 
-export interface LoadOptions {
+export interface LoadTarget {
+  name: string;
   url: string;
   headers: Record<string, string>;
+}
+
+export interface LoadPlan {
+  targets: LoadTarget[];
   connections: number;
   pipelining: number;
   warmupSeconds: number;
-  durationSeconds: number;
+  sliceSeconds: number;
+  rounds: number;
 }
 
 export interface LoadResult {
-  phase: 'done';
   seconds: number;
   ok: number;
   perSecond: number;
@@ -46,41 +53,67 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const BUCKET_MS = 0.01;
 const BUCKETS = 1_000_000; // 10 s in 10 µs bins; slower responses land in the last one
 
-function percentile(bins: Uint32Array, count: number, p: number): number {
-  const rank = Math.max(1, Math.ceil(p * count));
-  let seen = 0;
-  for (let i = 0; i < bins.length; i++) {
-    seen += bins[i]!;
-    if (seen >= rank) return (i + 1) * BUCKET_MS;
-  }
-  return BUCKETS * BUCKET_MS;
-}
+/** One target's responses over all its measured slices. */
+class Tally {
+  readonly bins = new Uint32Array(BUCKETS);
+  readonly statusCodes: Record<string, number> = {};
+  seconds = 0;
+  ok = 0;
+  totalMs = 0;
+  errors = 0;
+  timeouts = 0;
+  non2xx = 0;
 
-async function measure(options: LoadOptions): Promise<LoadResult> {
-  const bins = new Uint32Array(BUCKETS);
-  const statusCodes: Record<string, number> = {};
-  let ok = 0;
-  let total = 0;
-  const run = autocannon({
-    url: options.url, headers: options.headers, connections: options.connections,
-    pipelining: options.pipelining, duration: options.durationSeconds,
-  });
-  run.on('response', (_client, status, _bytes, ms) => {
-    statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+  record(status: number, ms: number): void {
+    this.statusCodes[status] = (this.statusCodes[status] ?? 0) + 1;
     if (status < 200 || status > 299) return;
-    ok++;
-    total += ms;
-    bins[Math.min(BUCKETS - 1, Math.floor(ms / BUCKET_MS))]!++;
-  });
-  const result = await run;
-  return {
-    phase: 'done', seconds: result.duration, ok, perSecond: ok / result.duration,
-    p50: ok ? percentile(bins, ok, 0.5) : NaN, p99: ok ? percentile(bins, ok, 0.99) : NaN, mean: ok ? total / ok : NaN,
-    errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, statusCodes,
-  };
+    this.ok++;
+    this.totalMs += ms;
+    this.bins[Math.min(BUCKETS - 1, Math.floor(ms / BUCKET_MS))]!++;
+  }
+
+  percentile(p: number): number {
+    if (this.ok === 0) return NaN;
+    const rank = Math.max(1, Math.ceil(p * this.ok));
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.bins[i]!;
+      if (seen >= rank) return (i + 1) * BUCKET_MS;
+    }
+    return BUCKETS * BUCKET_MS;
+  }
+
+  result(): LoadResult {
+    return {
+      seconds: this.seconds, ok: this.ok, perSecond: this.ok / this.seconds, p50: this.percentile(0.5), p99: this.percentile(0.99),
+      mean: this.totalMs / this.ok, errors: this.errors, timeouts: this.timeouts, non2xx: this.non2xx, statusCodes: this.statusCodes,
+    };
+  }
 }
 
-const options = JSON.parse(process.argv[2]!) as LoadOptions;
-if (options.warmupSeconds > 0) await measure({ ...options, durationSeconds: options.warmupSeconds });
-console.log(JSON.stringify({ phase: 'measure' }));
-console.log(JSON.stringify(await measure(options)));
+async function hammer(plan: LoadPlan, target: LoadTarget, seconds: number, tally: Tally | null): Promise<void> {
+  const run = autocannon({ url: target.url, headers: target.headers, connections: plan.connections, pipelining: plan.pipelining, duration: seconds });
+  if (tally) run.on('response', (_client, status, _bytes, ms) => tally.record(status, ms));
+  const result = await run;
+  if (!tally) return;
+  tally.seconds += result.duration;
+  tally.errors += result.errors;
+  tally.timeouts += result.timeouts;
+  tally.non2xx += result.non2xx;
+}
+
+function say(message: object): void {
+  console.log(JSON.stringify(message));
+}
+
+const plan = JSON.parse(process.argv[2]!) as LoadPlan;
+const tallies = new Map(plan.targets.map((t) => [t.name, new Tally()]));
+for (const target of plan.targets) if (plan.warmupSeconds > 0) await hammer(plan, target, plan.warmupSeconds, null);
+for (let round = 0; round < plan.rounds; round++) {
+  for (const target of plan.targets) {
+    say({ phase: 'slice', target: target.name, state: 'start' });
+    await hammer(plan, target, plan.sliceSeconds, tallies.get(target.name)!);
+    say({ phase: 'slice', target: target.name, state: 'end' });
+  }
+}
+say({ phase: 'done', results: Object.fromEntries([...tallies].map(([name, tally]) => [name, tally.result()])) });
