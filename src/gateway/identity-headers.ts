@@ -45,6 +45,8 @@ const plainConnectionOptions = new Set(['keep-alive', 'close', 'upgrade']);
 
 /** Drops the headers a Connection header names (rare: a second pass only then). */
 function dropNamed(headers: string[], connection: string): string[] {
+  // The common case, checked without splitting: `Connection: keep-alive` (or close) names nothing.
+  if (plainConnectionOptions.has(connection) || plainConnectionOptions.has(connection.toLowerCase())) return headers;
   const named = new Set<string>();
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase();
