@@ -187,6 +187,13 @@ test('path traversal and its encoded variants are 400s before matching and never
   expect(JSON.parse((await rawRequest(gw, 'GET', `/orgs/${a.orgId}/../x`)).body)).toMatchObject({ code: 'gateway.bad_request' });
 });
 
+test('an accepted path goes upstream exactly as matched: percent-escapes and the query untouched, nothing normalized', async () => {
+  const path = `/orgs/${a.orgId}/stream/a%20b%41%7E/c?q=%2e%2e&x=a/../b`;
+  const res = await rawRequest(gw, 'GET', path, bearer(member.key));
+  expect(res.status).toBe(200);
+  expect(JSON.parse(res.body).url).toBe(path);
+});
+
 test('oversized request headers get Node\'s 431 and never reach the upstream', async () => {
   const { port } = new URL(gw);
   const reply = await unseen(() => new Promise<string>((resolve, reject) => {

@@ -121,6 +121,17 @@ test('upstream down: 502 gateway.upstream_unavailable', async () => {
   }
 });
 
+test('GATEWAY_FORWARD_AUTHORIZATION: the caller\'s Authorization reaches the upstream (off by default: gateway-proxy.test.ts)', async () => {
+  const forwarding = await extraGateway({ gatewayForwardAuthorization: true });
+  try {
+    const res = await rawRequest(forwarding.url, 'GET', `/orgs/${org.orgId}/agents`, auth());
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).headers.authorization).toBe(`Bearer ${key}`);
+  } finally {
+    await forwarding.close();
+  }
+});
+
 test('rate limit per API key: 429 with Retry-After, and the refused request never reaches the upstream', async () => {
   const limited = await extraGateway({ gatewayKeyRateLimit: 2 });
   try {
