@@ -5,6 +5,8 @@ import type { Measurement } from './gateway-measure.ts';
 
 export const TARGET_RATIO = 0.8;
 export const TARGET_P99_EXTRA_MS = 1;
+/** % of a core taken by other work above which a run is flagged as noisy. */
+const BUSY_ELSEWHERE = 25;
 
 export interface Row {
   key: string;
@@ -75,6 +77,8 @@ export function report(rows: Row[], meta: Meta): void {
     + `${meta.seconds} s measured per target after ${meta.warmup} s warm-up, in ${meta.slice} s slices taken in turn`);
   console.log('  each server and the load generator is its own process; all share this machine\'s cores: a one-process proxy or gateway near 100% is the bottleneck, and "everything else" is CPU that other work took meanwhile');
   for (const row of rows) console.log(line(row, row.key === 'a' || row.key === 'b' ? null : b));
+  const busiest = Math.max(...rows.map((row) => row.m.cpu['everything else'] ?? 0));
+  if (busiest > BUSY_ELSEWHERE) console.log(`  NOTE: other work took up to ${busiest.toFixed(0)}% of a core during this run; the ratios below are noisier than usual`);
   const jwt = versus(c, b);
   const key = versus(d, b);
   console.log(`  target, one process, >= ${TARGET_RATIO} of the bare proxy's requests/s: JWT x${jwt.ratio.toFixed(2)} ${met(jwt.ratioMet)}, API key x${key.ratio.toFixed(2)} ${met(key.ratioMet)}`);
@@ -84,7 +88,7 @@ export function report(rows: Row[], meta: Meta): void {
   console.log(`  target, GATEWAY_WORKERS=2 above one process: JWT x${(e1.m.perSecond / c.m.perSecond).toFixed(2)}, API key x${(e2.m.perSecond / d.m.perSecond).toFixed(2)} ${met(scaled)} `
     + '(on 2 cores the workers compete with the load generator and the upstream)');
   console.log(JSON.stringify({
-    bench: 'gateway', connections: meta.connections, pipelining: meta.pipelining, seconds: meta.seconds,
+    bench: 'gateway', connections: meta.connections, pipelining: meta.pipelining, seconds: meta.seconds, busyElsewhere: busiest,
     upstream: figures(a, null), bare: figures(b, null), jwt: figures(c, b), apiKey: figures(d, b),
     workers2: { jwt: figures(e1, b), apiKey: figures(e2, b) },
     target: { ratio: TARGET_RATIO, p99ExtraMs: TARGET_P99_EXTRA_MS, ratioMet: jwt.ratioMet && key.ratioMet, p99Met: jwt.p99Met && key.p99Met, workersScale: scaled },

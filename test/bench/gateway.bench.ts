@@ -19,19 +19,23 @@ const SLICE = 2;
 const WARMUP = Number(process.env.BENCH_GATEWAY_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 16);
 const PIPELINING = 1;
-/** Set to a directory to write a V8 CPU profile of each gateway process there (--cpu-prof). */
+/** Set to a directory to get V8 CPU profiles of the bare proxy and the gateways in subdirectories. */
 const PROFILE_DIR = process.env.BENCH_GATEWAY_PROFILE_DIR;
 
-async function serverScript(label: string, script: string, args: string[], workDir: string): Promise<Server> {
+function profiled(label: string): Record<string, string> {
+  return PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(PROFILE_DIR, label.replace(/\W+/g, '-'))}` } : {};
+}
+
+async function serverScript(label: string, script: string, args: string[], workDir: string, env: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
-  return startServer(label, [join(benchDir, script), String(port), ...args], {}, `http://127.0.0.1:${port}/`, workDir);
+  return startServer(label, [join(benchDir, script), String(port), ...args], env, `http://127.0.0.1:${port}/`, workDir);
 }
 
 async function startGateway(fixture: GatewayFixture, upstream: Server, workers: number, workDir: string): Promise<Server> {
   const port = await freePort();
-  const env = fixture.gatewayEnv(upstream.url, port, workers);
-  if (PROFILE_DIR) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`;
-  const gateway = await startServer(`gateway x${workers}`, [gatehouseBin, 'gateway'], env, `http://127.0.0.1:${port}/`, workDir);
+  const label = `gateway x${workers}`;
+  const env = { ...fixture.gatewayEnv(upstream.url, port, workers), ...profiled(label) };
+  const gateway = await startServer(label, [gatehouseBin, 'gateway'], env, `http://127.0.0.1:${port}/`, workDir);
   // Measured only once the gateway is seen to refuse a bad credential and to take good ones.
   await expectStatus(gateway, fixture, 'Bearer not-a-credential', 401);
   await expectStatus(gateway, fixture, `Bearer ${fixture.apiKey}`, 200);
@@ -87,7 +91,7 @@ export async function gatewayBench(): Promise<void> {
   };
   try {
     const upstream = await started(serverScript('upstream', 'gateway-upstream.ts', [], workDir));
-    const proxy = await started(serverScript('bare proxy', 'gateway-bare-proxy.ts', [upstream.url], workDir));
+    const proxy = await started(serverScript('bare proxy', 'gateway-bare-proxy.ts', [upstream.url], workDir, profiled('bare proxy')));
     fixture = await gatewayFixture(database.url, workDir);
     const one = await started(startGateway(fixture, upstream, 1, workDir));
     const two = await started(startGateway(fixture, upstream, 2, workDir));
