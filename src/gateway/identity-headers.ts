@@ -42,6 +42,10 @@ export function identityOf(p: GatewayPrincipal): Identity {
 
 // Connection options that name no other header (RFC 9110 §7.6.1).
 const plainConnectionOptions = new Set(['keep-alive', 'close', 'upgrade']);
+// Headers a Connection header may name but never removes: the body's framing and the target.
+// Dropping Content-Length while the body is still piped would let the body pass as a second
+// request the policy never saw (request smuggling to the upstream).
+const neverDropped = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /** Drops the headers a Connection header names (rare: a second pass only then). */
 function dropNamed(headers: string[], connection: string): string[] {
@@ -50,7 +54,7 @@ function dropNamed(headers: string[], connection: string): string[] {
   const named = new Set<string>();
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase();
-    if (name && !plainConnectionOptions.has(name)) named.add(name);
+    if (name && !plainConnectionOptions.has(name) && !neverDropped.has(name)) named.add(name);
   }
   if (named.size === 0) return headers;
   const kept: string[] = [];
@@ -58,6 +62,18 @@ function dropNamed(headers: string[], connection: string): string[] {
     if (!named.has(headers[i]!.toLowerCase())) kept.push(headers[i]!, headers[i + 1]!);
   }
   return kept;
+}
+
+/**
+ * Headers only the gateway speaks: x-gatehouse-* and proxy-*. CGI-style upstream stacks (WSGI,
+ * Rack, PHP) read `X_Gatehouse_Org_Id` and `X-Gatehouse-Org-Id` as the same HTTP_X_GATEHOUSE_ORG_ID,
+ * so underscores count as dashes here.
+ */
+function isReserved(lower: string): boolean {
+  if (lower.startsWith('x-gatehouse-') || lower.startsWith('proxy-')) return true;
+  if (!lower.includes('_')) return false;
+  const dashed = lower.replaceAll('_', '-');
+  return dashed.startsWith('x-gatehouse-') || dashed.startsWith('proxy-');
 }
 
 /**
@@ -74,6 +90,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, opts: HeaderOptions
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
   let chunked = false;
+  let authorizationSeen = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
@@ -86,13 +103,14 @@ export function upstreamRequestHeaders(req: IncomingMessage, opts: HeaderOptions
       case 'keep-alive': case 'te': case 'trailer': case 'expect': continue;
       // Node hands us the body de-chunked; it is re-chunked below.
       case 'transfer-encoding': chunked = true; continue;
-      case 'authorization': if (!opts.forwardAuthorization) continue; break;
+      // Only the first, the one the gateway verified, when forwarding is configured.
+      case 'authorization': if (!opts.forwardAuthorization || authorizationSeen) continue; authorizationSeen = true; break;
       case 'x-forwarded-for': if (opts.trustProxy) forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`; continue;
       case 'x-forwarded-proto': if (opts.trustProxy) forwardedProto = value; continue;
       case 'x-forwarded-host': if (opts.trustProxy) forwardedHost = value; continue;
       case 'forwarded': if (!opts.trustProxy) continue; break;
     }
-    if (lower.startsWith('x-gatehouse-') || lower.startsWith('proxy-')) continue;
+    if (isReserved(lower)) continue;
     out.push(name, value);
   }
   if (connection !== undefined) out = dropNamed(out, connection);

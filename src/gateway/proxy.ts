@@ -62,6 +62,9 @@ export class GatewayProxy {
     // A client that goes away mid-handshake must not raise an unhandled 'error'.
     socket.on('error', () => socket.destroy());
     try {
+      // Only WebSocket is tunnelled: an h2c (or other) upgrade the upstream accepted would turn
+      // the connection into a pipe whose later requests no check ever sees.
+      if (req.headers.upgrade?.toLowerCase() !== 'websocket') return this.#deny(req, socket, head, problems.badRequest, 'bad_request', null, null);
       this.#admit(req, socket, head);
     } catch (err) {
       this.#fail(socket, head, err);

@@ -3,7 +3,8 @@
 // policy is refused before matching (OWASP path traversal; RFC 3986 §5.2.4 dot segments): dot
 // segments, percent-encoded dots, slashes and backslashes (an upstream that decodes them would
 // see another path), `%25` (double encoding), raw backslashes (some stacks treat them as `/`),
-// empty segments, control characters and non-ASCII bytes.
+// empty segments, control characters and non-ASCII bytes; and `;` (and its escape), which Java
+// servlet containers read as path parameters, so `/orgs/A/x/..;/..;/B` would be B's path there.
 
 /** Longest path (without the query) the gateway accepts. */
 export const maxPathLength = 2048;
@@ -16,6 +17,7 @@ const percent = 0x25;
 const backslash = 0x5c;
 const question = 0x3f;
 const hash = 0x23;
+const semicolon = 0x3b;
 
 function hexValue(code: number): number {
   if (code >= 0x30 && code <= 0x39) return code - 0x30;
@@ -33,7 +35,7 @@ function refusedEscape(target: string, i: number): boolean {
   const low = hexValue(target.charCodeAt(i + 2));
   if (high < 0 || low < 0) return true;
   const byte = high * 16 + low;
-  return byte === dot || byte === slash || byte === backslash || byte === percent || byte < 0x20 || byte === 0x7f;
+  return byte === dot || byte === slash || byte === backslash || byte === percent || byte === semicolon || byte < 0x20 || byte === 0x7f;
 }
 
 /** A segment from `start` to `end` (exclusive) that is empty, `.` or `..`. */
@@ -60,7 +62,7 @@ export function safeRequestPath(target: string | undefined): string | null {
       end = i;
       break;
     }
-    if (code <= 0x20 || code >= 0x7f || code === backslash || code === hash) return null;
+    if (code <= 0x20 || code >= 0x7f || code === backslash || code === hash || code === semicolon) return null;
     if (code === percent && refusedEscape(target, i)) return null;
     if (code === slash) {
       if (refusedSegment(target, segmentStart, i)) return null;

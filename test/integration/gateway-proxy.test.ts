@@ -208,3 +208,52 @@ test('oversized request headers get Node\'s 431 and never reach the upstream', a
   expect(reply.startsWith('HTTP/1.1 431')).toBe(true);
   expect((await rawRequest(gw, 'GET', `/orgs/${a.orgId}/agents`, bearer(member.key))).status).toBe(200);
 });
+
+/** Writes `bytes` on a fresh connection to the gateway and collects what comes back for `ms`. */
+function rawExchange(bytes: string, ms = 400): Promise<string> {
+  const { port } = new URL(gw);
+  return new Promise((resolve, reject) => {
+    let reply = '';
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (reply += d));
+    socket.on('error', reject);
+    setTimeout(() => { socket.destroy(); resolve(reply); }, ms);
+  });
+}
+
+test('request smuggling: a Connection header naming Content-Length does not turn the body into a second upstream request', async () => {
+  const inner = `GET /orgs/${b.orgId}/smuggled HTTP/1.1\r\nHost: up\r\nX-Gatehouse-Org-Id: ${b.orgId}\r\n\r\n`;
+  const before = up.seen.length;
+  const reply = await rawExchange(
+    `GET /orgs/${a.orgId}/agents HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${member.key}\r\n`
+    + `Connection: keep-alive, Content-Length\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`);
+  expect(reply).toMatch(/^HTTP\/1\.1 200/);
+  const seen = up.seen.slice(before);
+  expect(seen.map((s) => s.url)).toEqual([`/orgs/${a.orgId}/agents`]);
+  expect(seen[0]!.headers['content-length']).toBe(String(inner.length));
+});
+
+test('identity headers spelled with underscores (X_Gatehouse_Org_Id, read as the same by CGI-style stacks) are stripped too', async () => {
+  const res = await rawRequest(gw, 'GET', '/public/status', [
+    'X_Gatehouse_Org_Id', b.orgId, 'X-Gatehouse_User-Id', b.owner.userId, 'x_gatehouse_role', 'owner', 'Proxy_Authorization', 'Basic eA==',
+  ]);
+  expect(res.status).toBe(200);
+  const names = Object.keys(JSON.parse(res.body).headers as Record<string, string>).map((h) => h.replaceAll('_', '-'));
+  expect(names.filter((h) => h.startsWith('x-gatehouse-') || h.startsWith('proxy-'))).toEqual([]);
+});
+
+test('path parameters (`;`, as Java servlet containers read them) are 400s: `..;` cannot climb into another org', async () => {
+  for (const path of [`/orgs/${a.orgId}/stream/..;/..;/${b.orgId}/agents`, `/orgs/${a.orgId}/agents;x=1`, `/orgs/${a.orgId}/stream/..%3b/x`]) {
+    const res = await unseen(() => rawRequest(gw, 'GET', path, bearer(member.key)));
+    expect([path, res.status]).toEqual([path, 400]);
+  }
+});
+
+test('only WebSocket upgrades are tunnelled: an h2c upgrade is a 400 and never reaches the upstream', async () => {
+  const before = up.seen.length;
+  const reply = await rawExchange(
+    `GET /orgs/${a.orgId}/stream/x HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${member.key}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`);
+  expect(reply).toMatch(/^HTTP\/1\.1 400/);
+  expect(up.seen.length).toBe(before);
+});
