@@ -233,3 +233,18 @@ test('a reloaded route policy is applied at once: principals built under the old
     await node.stop();
   }
 });
+
+test('announcements: org:<org> forgets that org only; an unknown payload forgets everything', async () => {
+  const other = await createOrg(t);
+  const mine = await keyFor(t, org.orgId, org.owner.userId, 'member');
+  await resolve(a, mine);
+  await resolve(a, other.owner.key);
+  const announce = (payload: string) => t.db.withoutOrg((em) => em.execute(`SELECT pg_notify('gatehouse_gateway', ?)`, [payload]));
+  const cached = (token: string) => !(a.credentials.resolve(bearer(token)) instanceof Promise);
+  await announce(`org:${other.orgId}`);
+  await within(1000, () => !cached(other.owner.key), 'the other org to be forgotten');
+  expect(cached(mine)).toBe(true);
+  await resolve(a, other.owner.key);
+  await announce('something:new');
+  await within(1000, () => !cached(mine) && !cached(other.owner.key), 'everything to be forgotten');
+});
