@@ -138,3 +138,17 @@ describe('bad input changes nothing', () => {
     await expectRefused(org, () => org.owner.api('POST', `${keys()}/0123456789abcdef/rotate`, {}), 404, 'api_key.not_found');
   });
 });
+
+test('a lower-role key of the same creator cannot rotate that creator\'s higher-role key (its new secret would carry the role)', async () => {
+  const memberKey = await newKey(org.owner.api, 'member');
+  const ownerKeyId = org.owner.key.split('_')[1];
+  await expectRefused(org, () => client(t.url, memberKey.key)('POST', `${keys()}/${ownerKeyId}/rotate`, { gracePeriodSeconds: 604800 }), 403, 'role.above_caller');
+  expect(await works(org.owner.key)).toBe(true);
+});
+
+test('an expiring key cannot rotate a key that outlives it', async () => {
+  const expiring = await org.owner.api('POST', keys(), { name: 'short', role: 'member', expiresAt: new Date(Date.now() + 3600_000).toISOString() });
+  expect(expiring.status).toBe(201);
+  const lasting = await newKey(org.owner.api, 'member');
+  await expectRefused(org, () => client(t.url, expiring.body.key)('POST', `${keys()}/${lasting.id}/rotate`, {}), 403, 'api_key.outlives_caller');
+});

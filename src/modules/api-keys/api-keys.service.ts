@@ -2,7 +2,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { MembersRepository } from '../members/members.repository.ts';
-import { assertMemberWithinCaller, grantableRole } from '../roles/role-catalog.ts';
+import { assertMemberWithinCaller, assertWithinCaller, grantableRole, resolveRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
 import { assertWithinWorkspaceBounds, bindableWorkspace } from '../workspaces/workspace-bounds.ts';
 import type { ApiKey } from './api-key.entity.ts';
@@ -117,7 +117,15 @@ export class ApiKeysService {
     const now = new Date();
     if (key.revokedAt) throw new ConflictError('api_key.revoked', 'A revoked API key cannot be rotated.');
     if (key.expiresAt && key.expiresAt <= now) throw new ConflictError('api_key.expired', 'An expired API key cannot be rotated.');
-    // The new secret carries the key's reach: a caller bounded to some workspaces gets none beyond them.
+    // The new secret carries the key's role, reach and lifetime, so the caller must hold all three:
+    // a member-role key of the owner must not mint a fresh secret for the owner's owner-role key,
+    // and an expiring key must not mint one for a key that outlives it (as create refuses both).
+    const role = await resolveRole(this.#scope, key.role);
+    if (role) assertWithinCaller(this.#scope, role.permissions);
+    const maker = this.#scope.principal?.credential;
+    if (maker?.type === 'api_key' && maker.expiresAt && (!key.expiresAt || key.expiresAt > maker.expiresAt)) {
+      throw new ForbiddenError('api_key.outlives_caller', 'That key would outlive the calling key: rotate it with a credential that lasts as long.');
+    }
     await assertWithinWorkspaceBounds(this.#scope, key.workspaceId ?? null);
     const issued = this.#tokens.reissue(key.id);
     // With no grace the old secret ends now: nothing of it is kept.
