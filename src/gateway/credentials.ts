@@ -77,6 +77,8 @@ export class GatewayCredentials implements CredentialResolver {
   readonly #unsubscribe: Array<() => void>;
   #epoch = 0;
   #declared: ReadonlySet<string>;
+  /** Unsubscribed: changes are no longer heard, so nothing may be kept. */
+  #stopped = false;
 
   constructor(deps: GatewayCredentialsDeps, opts: GatewayCredentialsOptions = {}) {
     this.#deps = deps;
@@ -97,7 +99,7 @@ export class GatewayCredentials implements CredentialResolver {
     // A reloaded route policy is a new object with its own `declared`: principals built under the
     // old one may hold product permissions it no longer gives.
     if (this.#deps.productPermissions.declared !== this.#declared) this.#policyChanged();
-    const caching = this.#deps.notifications.listening(gatewayChannel);
+    const caching = !this.#stopped && this.#deps.notifications.listening(gatewayChannel);
     const now = this.#now();
     const token = caching ? this.#tokens.get(authorization) : undefined;
     if (token && token.until > now) return token.principal;
@@ -117,6 +119,7 @@ export class GatewayCredentials implements CredentialResolver {
 
   /** Stops hearing changes (a node shutting down); resolve still works, uncached. */
   stop(): void {
+    this.#stopped = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.clear();
   }
@@ -230,7 +233,7 @@ export class GatewayCredentials implements CredentialResolver {
 
   /** Kept only if no change was heard while it was read (it might predate it), and only while changes can be heard. */
   #keepable(epoch: number): boolean {
-    return epoch === this.#epoch && this.#deps.notifications.listening(gatewayChannel);
+    return epoch === this.#epoch && !this.#stopped && this.#deps.notifications.listening(gatewayChannel);
   }
 
   #changed(payload: string): void {
