@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import type { Notifications } from '../db/notifications.ts';
-import { apiKeySecretMatch, apiKeyUsable, previousSecretInGrace, sameSecret } from '../modules/api-keys/api-key-credential.ts';
+import { apiKeyHashes, apiKeySecretValid, type ApiKeyHashes } from '../modules/api-keys/api-key-credential.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { ApiKeyCredentialRow, PlatformRepository } from '../modules/platform/platform.repository.ts';
 import type { ProductPermissions } from '../modules/roles/product-permissions.ts';
@@ -25,24 +25,33 @@ export interface GatewayCredentialsOptions {
   maxEntries?: number;
   /** A safety net only: changes are forgotten when announced, not when this runs out. */
   ttlMs?: number;
+  /** Refusals kept per cache (unknown key ids; verified tokens of non-members); the oldest goes first. */
+  maxRefusals?: number;
+  /** How long a refusal is kept (a short net again: the changes that undo one are announced). */
+  refusalTtlMs?: number;
   now?: () => number;
 }
 
-/** A verified access token's principal, with what invalidations match it by. */
+/**
+ * A verified access token's answer, with what invalidations match it by: its principal, or null
+ * when it is refused (its user is no longer an active member of its org, its service account is
+ * gone or of another org).
+ */
 interface TokenEntry {
-  principal: GatewayPrincipal;
+  principal: GatewayPrincipal | null;
   until: number;
+  orgId: string;
   userId: string | null;
   clientId: string | null;
 }
 
-/** An API key's row as read (its hashes: each request checks its secret) and the principal built from it. */
+/** An API key's row as read and the principal built from it; each request proves its secret against the hashes. */
 interface KeyEntry {
   principal: GatewayPrincipal | null;
   row: ApiKeyCredentialRow;
+  /** The row's hashes, decoded once (no hex per request); the secret itself is never kept. */
+  hashes: ApiKeyHashes;
   until: number;
-  /** The secrets that matched the row's hashes since it was read (see #open). */
-  verified: { current: string | undefined; previous: string | undefined };
 }
 
 // Authorization: exactly `Bearer <credential>` (RFC 6750 §2.1; the scheme is case-insensitive).
@@ -63,15 +72,27 @@ const maxHeaderLength = 8192;
  * when it hears it. While the node is not listening nothing is kept and every request reads the
  * database (a node that lost its connection stops trusting its caches until it has caught up),
  * and a lookup that ran across a change is not kept (the epoch), as in ServiceAccountClients.
- * Credentials that fail are never kept: they are the caller's choice and would fill memory.
+ *
+ * Refusals that cost a database read are kept too, briefly (refusalTtlMs) and in bounded maps of
+ * their own, so that a stream of them costs one read and cannot push good entries out: an API key
+ * id with no row (ids are random and never reused: a new key's id was never looked up), and a
+ * verified token whose subject is not, or no longer, an active member or live service account,
+ * kept with its org and user (or client) so that the same announcements drop it (a re-added
+ * member works at once). A credential that fails on its own (shape, signature, secret) costs no
+ * read and is never kept: it is the caller's choice and would only fill memory.
  */
 export class GatewayCredentials implements CredentialResolver {
   readonly #deps: GatewayCredentialsDeps;
   readonly #maxEntries: number;
   readonly #ttlMs: number;
+  readonly #maxRefusals: number;
+  readonly #refusalTtlMs: number;
   readonly #now: () => number;
   readonly #tokens = new Map<string, TokenEntry>();
+  readonly #refusedTokens = new Map<string, TokenEntry>();
   readonly #apiKeys = new Map<string, KeyEntry>();
+  /** Key ids with no row, and until when that is trusted. */
+  readonly #unknownKeys = new Map<string, number>();
   readonly #pendingTokens = new Map<string, Promise<TokenEntry | null>>();
   readonly #pendingKeys = new Map<string, Promise<KeyEntry | null>>();
   readonly #unsubscribe: Array<() => void>;
@@ -84,6 +105,8 @@ export class GatewayCredentials implements CredentialResolver {
     this.#deps = deps;
     this.#maxEntries = opts.maxEntries ?? 10_000;
     this.#ttlMs = opts.ttlMs ?? 60_000;
+    this.#maxRefusals = opts.maxRefusals ?? 10_000;
+    this.#refusalTtlMs = opts.refusalTtlMs ?? 10_000;
     this.#now = opts.now ?? Date.now;
     this.#declared = deps.productPermissions.declared;
     this.#unsubscribe = [
@@ -103,7 +126,7 @@ export class GatewayCredentials implements CredentialResolver {
     const now = this.#now();
     const token = caching ? this.#tokens.get(authorization) : undefined;
     if (token && token.until > now) return token.principal;
-    if (bearerJwt.test(authorization)) return this.#accessToken(authorization, caching);
+    if (bearerJwt.test(authorization)) return this.#accessToken(authorization, caching, now);
     if (bearerApiKey.test(authorization)) return this.#apiKey(authorization, caching, now);
     return null;
   }
@@ -112,7 +135,9 @@ export class GatewayCredentials implements CredentialResolver {
   clear(): void {
     this.#epoch++;
     this.#tokens.clear();
+    this.#refusedTokens.clear();
     this.#apiKeys.clear();
+    this.#unknownKeys.clear();
     this.#pendingTokens.clear();
     this.#pendingKeys.clear();
   }
@@ -129,8 +154,10 @@ export class GatewayCredentials implements CredentialResolver {
     this.clear();
   }
 
-  #accessToken(header: string, caching: boolean): Promise<GatewayPrincipal | null> {
+  #accessToken(header: string, caching: boolean, now: number): GatewayPrincipal | null | Promise<GatewayPrincipal | null> {
     if (!caching) return this.#verify(header.slice(prefixLength)).then((e) => e?.principal ?? null);
+    const refused = this.#refusedTokens.get(header);
+    if (refused && refused.until > now) return null;
     let pending = this.#pendingTokens.get(header);
     if (!pending) {
       const lookup = this.#fillToken(header).finally(() => {
@@ -145,11 +172,17 @@ export class GatewayCredentials implements CredentialResolver {
   async #fillToken(header: string): Promise<TokenEntry | null> {
     const epoch = this.#epoch;
     const entry = await this.#verify(header.slice(prefixLength));
-    if (entry && this.#keepable(epoch)) store(this.#tokens, header, entry, this.#maxEntries);
+    if (entry && this.#keepable(epoch)) {
+      if (entry.principal) store(this.#tokens, header, entry, this.#maxEntries);
+      else store(this.#refusedTokens, header, entry, this.#maxRefusals);
+    }
     return entry;
   }
 
-  /** A verified token's principal as of now, or null; the signature costs ~85 µs, so this runs once per token. */
+  /**
+   * A verified token's answer as of now (a principal, or a refusal), or null when it is not a
+   * valid token of ours; the signature costs ~85 µs, so this runs once per token.
+   */
   async #verify(token: string): Promise<TokenEntry | null> {
     let claims: JWTPayload;
     try {
@@ -159,48 +192,42 @@ export class GatewayCredentials implements CredentialResolver {
     }
     const expiresAt = claims.exp! * 1000;
     const until = Math.min(expiresAt, this.#now() + this.#ttlMs);
-    // RFC 9068 §2.2: a client_credentials token's subject is the client itself.
-    if (typeof claims.client_id === 'string' && claims.sub === claims.client_id) {
-      const account = await this.#deps.platform.findServiceAccountCredential(claims.client_id);
-      if (!account || claims.org_id !== account.org_id) return null;
-      return { principal: serviceAccountPrincipal(account, expiresAt, this.#deps.productPermissions), until, userId: null, clientId: account.client_id };
-    }
+    const refusedUntil = Math.min(expiresAt, this.#now() + this.#refusalTtlMs);
     const { sub, org_id: orgId } = claims;
+    // RFC 9068 §2.2: a client_credentials token's subject is the client itself.
+    if (typeof claims.client_id === 'string' && sub === claims.client_id) {
+      const clientId = claims.client_id;
+      const account = await this.#deps.platform.findServiceAccountCredential(clientId);
+      if (!account || orgId !== account.org_id) {
+        return { principal: null, until: refusedUntil, orgId: typeof orgId === 'string' ? orgId : '', userId: null, clientId };
+      }
+      return { principal: serviceAccountPrincipal(account, expiresAt, this.#deps.productPermissions), until, orgId: account.org_id, userId: null, clientId };
+    }
     if (typeof sub !== 'string' || !uuidShape.test(sub) || typeof orgId !== 'string' || !uuidShape.test(orgId)) return null;
     const member = await this.#deps.platform.findMemberCredential(orgId, sub);
-    if (!member) return null;
+    if (!member) return { principal: null, until: refusedUntil, orgId, userId: sub, clientId: null };
     const jti = typeof claims.jti === 'string' ? claims.jti : '';
-    return { principal: memberPrincipal(orgId, sub, jti, member, expiresAt, this.#deps.productPermissions), until, userId: sub, clientId: null };
+    return { principal: memberPrincipal(orgId, sub, jti, member, expiresAt, this.#deps.productPermissions), until, orgId, userId: sub, clientId: null };
   }
 
   #apiKey(header: string, caching: boolean, now: number): GatewayPrincipal | null | Promise<GatewayPrincipal | null> {
     const parsed = this.#deps.apiKeyTokens.parse(header.slice(prefixLength));
     if (!parsed) return null;
-    const entry = caching ? this.#apiKeys.get(parsed.id) : undefined;
-    if (entry && entry.until > now) return this.#open(entry, parsed.secret, now);
+    if (caching) {
+      const entry = this.#apiKeys.get(parsed.id);
+      if (entry && entry.until > now) return this.#open(entry, parsed.secret, now);
+      const unknownUntil = this.#unknownKeys.get(parsed.id);
+      if (unknownUntil !== undefined && unknownUntil > now) return null;
+    }
     const load = caching ? this.#pendingKey(parsed.id) : this.#loadKey(parsed.id);
     return load.then((e) => (e ? this.#open(e, parsed.secret, this.#now()) : null));
   }
 
-  /**
-   * Every request proves the secret, the current one or, in its grace, the previous one. The keyed
-   * hash (HMAC) costs more than the rest of a warm request, so once a secret has matched its hash
-   * it is kept beside the row it matched and later requests compare with it in constant time; a
-   * secret that does not match goes through the hash every time. The kept secrets go with the
-   * row: any change to the key (rotation, revocation) is announced and empties the entry.
-   */
+  /** Every request proves its secret with the keyed hash: the current one or, in its grace, the previous one. */
   #open(entry: KeyEntry, secret: string, now: number): GatewayPrincipal | null {
-    const { principal, row, verified } = entry;
-    if (!principal || !apiKeyUsable(row, now)) return null;
-    const known = (verified.current !== undefined && sameSecret(secret, verified.current))
-      || (verified.previous !== undefined && previousSecretInGrace(row, now) && sameSecret(secret, verified.previous));
-    if (!known) {
-      const match = apiKeySecretMatch(this.#deps.apiKeyTokens, secret, row, now);
-      if (!match) return null;
-      verified[match] = secret;
-    }
-    this.#deps.usage.count(row.id);
-    return principal;
+    if (!entry.principal || !apiKeySecretValid(this.#deps.apiKeyTokens, secret, entry.row, now, entry.hashes)) return null;
+    this.#deps.usage.count(entry.row.id);
+    return entry.principal;
   }
 
   #pendingKey(keyId: string): Promise<KeyEntry | null> {
@@ -218,17 +245,17 @@ export class GatewayCredentials implements CredentialResolver {
   async #fillKey(keyId: string): Promise<KeyEntry | null> {
     const epoch = this.#epoch;
     const entry = await this.#loadKey(keyId);
-    if (entry && this.#keepable(epoch)) store(this.#apiKeys, keyId, entry, this.#maxEntries);
+    if (this.#keepable(epoch)) {
+      if (entry) store(this.#apiKeys, keyId, entry, this.#maxEntries);
+      else store(this.#unknownKeys, keyId, this.#now() + this.#refusalTtlMs, this.#maxRefusals);
+    }
     return entry;
   }
 
   async #loadKey(keyId: string): Promise<KeyEntry | null> {
     const row = await this.#deps.platform.findApiKeyCredential(keyId);
     if (!row) return null;
-    return {
-      row, principal: apiKeyPrincipal(row, this.#deps.productPermissions), until: this.#now() + this.#ttlMs,
-      verified: { current: undefined, previous: undefined },
-    };
+    return { row, principal: apiKeyPrincipal(row, this.#deps.productPermissions), hashes: apiKeyHashes(row), until: this.#now() + this.#ttlMs };
   }
 
   /** Kept only if no change was heard while it was read (it might predate it), and only while changes can be heard. */
@@ -247,9 +274,9 @@ export class GatewayCredentials implements CredentialResolver {
     this.clear(); // a payload this node does not know: forget everything
   }
 
-  /** Forgets the verified tokens and API keys whose principal matches (an API key's principal is its creator's). */
+  /** Forgets the tokens (kept or refused) and API keys of the org and user that match (an API key's are its creator's). */
   #forget(match: (p: { orgId: string; userId: string | null }) => boolean): void {
-    this.#forgetTokens((e) => match(e.principal));
+    this.#forgetTokens(match);
     this.#epoch++;
     for (const [id, entry] of this.#apiKeys) {
       if (match({ orgId: entry.row.org_id, userId: entry.row.created_by })) this.#apiKeys.delete(id);
@@ -260,12 +287,14 @@ export class GatewayCredentials implements CredentialResolver {
   #forgetTokens(match: (e: TokenEntry) => boolean): void {
     this.#epoch++;
     for (const [header, entry] of this.#tokens) if (match(entry)) this.#tokens.delete(header);
+    for (const [header, entry] of this.#refusedTokens) if (match(entry)) this.#refusedTokens.delete(header);
     this.#pendingTokens.clear();
   }
 
   #forgetKey(keyId: string): void {
     this.#epoch++;
     this.#apiKeys.delete(keyId);
+    this.#unknownKeys.delete(keyId);
     this.#pendingKeys.delete(keyId);
   }
 }

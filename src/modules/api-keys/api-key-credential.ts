@@ -1,6 +1,6 @@
 import type { ApiKeyCredentialRow } from '../platform/platform.repository.ts';
 import { rolePermissions, type ProductPermissions } from '../roles/product-permissions.ts';
-import type { ApiKeyTokens } from './api-key-token.ts';
+import { sameDigest, type ApiKeyTokens } from './api-key-token.ts';
 
 // The one check of an org API key, shared by the management API (src/http/authenticate.ts) and
 // the gateway (src/gateway/credentials.ts) so that the two can never disagree on what a key may do.
@@ -17,29 +17,33 @@ export function previousSecretInGrace(row: KeySecrets, now: number): boolean {
   return !!row.previous_secret_hash && !!row.previous_secret_expires_at && row.previous_secret_expires_at.getTime() > now;
 }
 
-/**
- * Which of the key's secrets `secret` is (each compared in constant time against its keyed hash):
- * the current one, or during a rotation's grace the previous one; null when neither.
- */
-export function apiKeySecretMatch(tokens: ApiKeyTokens, secret: string, row: KeySecrets, now: number): 'current' | 'previous' | null {
-  if (tokens.verify(secret, row.secret_hash)) return 'current';
-  return previousSecretInGrace(row, now) && tokens.verify(secret, row.previous_secret_hash!) ? 'previous' : null;
+/** A key's stored hashes, decoded from hex once (the gateway keeps them with its cached row). */
+export interface ApiKeyHashes {
+  current: Buffer;
+  previous: Buffer | null;
 }
 
-/** Whether `secret` opens the key at `now`: usable, and its current secret or, in the grace, the previous one. */
-export function apiKeySecretValid(tokens: ApiKeyTokens, secret: string, row: KeySecrets, now: number): boolean {
-  return apiKeyUsable(row, now) && apiKeySecretMatch(tokens, secret, row, now) !== null;
+export function apiKeyHashes(row: KeySecrets): ApiKeyHashes {
+  return {
+    current: Buffer.from(row.secret_hash, 'hex'),
+    previous: row.previous_secret_hash ? Buffer.from(row.previous_secret_hash, 'hex') : null,
+  };
 }
 
 /**
- * Constant-time equality of two secrets of one length (the key format fixes it): every character
- * is compared whatever the first difference, so the time says nothing about how much matched.
+ * Whether `secret` opens the key at `now`: usable, and its current secret or, in a rotation's
+ * grace, the previous one. One keyed hash, compared in constant time with each stored hash;
+ * nothing keeps the secret, so every request proves it with the keyed hash again. The management
+ * API (src/http/authenticate.ts) and the gateway (which passes the hashes it decoded once with
+ * its cached row) both decide with this.
  */
-export function sameSecret(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+export function apiKeySecretValid(
+  tokens: ApiKeyTokens, secret: string, row: KeySecrets, now: number, hashes: ApiKeyHashes = apiKeyHashes(row),
+): boolean {
+  if (!apiKeyUsable(row, now)) return false;
+  const digest = tokens.digest(secret);
+  if (sameDigest(digest, hashes.current)) return true;
+  return hashes.previous !== null && previousSecretInGrace(row, now) && sameDigest(digest, hashes.previous);
 }
 
 /**
