@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { createPublicKey, randomBytes, randomUUID, verify, type JsonWebKey } from 'node:crypto';
 import pino from 'pino';
 import { AssertionSigner, assertionType } from '../../src/gateway/assertion.ts';
@@ -247,4 +248,64 @@ test('announcements: org:<org> forgets that org only; an unknown payload forgets
   await resolve(a, other.owner.key);
   await announce('something:new');
   await within(1000, () => !cached(mine) && !cached(other.owner.key), 'everything to be forgotten');
+});
+
+describe('unknown key ids are kept briefly: a stream of them costs one database read', () => {
+  const unknownKey = (id = randomBytes(8).toString('hex')) => `gh_${id}_${randomBytes(24).toString('hex')}`;
+
+  /** Reads of `id`'s row while `fn` runs (the repository spied on, not replaced). */
+  async function keyReads(ids: string[], fn: () => Promise<void>): Promise<number> {
+    const spy = jest.spyOn(t.app.services.platform, 'findApiKeyCredential');
+    try {
+      await fn();
+      return spy.mock.calls.filter(([id]) => ids.includes(id)).length;
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test('N requests with an unknown key id (any secret, concurrent or not) → 1 database read', async () => {
+    const id = randomBytes(8).toString('hex');
+    expect(await keyReads([id], async () => {
+      const first = await Promise.all(Array.from({ length: 5 }, () => resolve(a, unknownKey(id))));
+      expect(first).toEqual([null, null, null, null, null]);
+      for (let i = 0; i < 20; i++) expect(a.credentials.resolve(bearer(unknownKey(id)))).toBeNull(); // synchronous: no lookup
+    })).toBe(1);
+  });
+
+  test('a flood of unknown ids cannot push a good key out (refusals are bounded on their own), nor be kept past refusalTtlMs', async () => {
+    let clock = Date.now();
+    const node = await gatewayNode(t, { maxEntries: 10, maxRefusals: 3, refusalTtlMs: 5_000, now: () => clock });
+    try {
+      const good = await keyFor(t, org.orgId, org.owner.userId, 'member');
+      const principal = await resolve(node, good);
+      expect(principal).not.toBeNull();
+      const ids = Array.from({ length: 10 }, () => randomBytes(8).toString('hex'));
+      expect(await keyReads(ids, async () => {
+        for (const id of ids) expect(await resolve(node, unknownKey(id))).toBeNull();
+      })).toBe(10);
+      expect(node.credentials.resolve(bearer(good))).toBe(principal); // still cached
+      const [oldest, last] = [ids[0]!, ids[9]!];
+      expect(await keyReads([oldest, last], async () => {
+        expect(node.credentials.resolve(bearer(unknownKey(last)))).toBeNull(); // kept (among the newest 3): no read
+        expect(await resolve(node, unknownKey(oldest))).toBeNull(); // the oldest went: read again
+        clock += 5_001;
+        expect(await resolve(node, unknownKey(last))).toBeNull(); // expired: read again
+      })).toBe(2);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('a node that is not listening keeps no unknown id: every request reads', async () => {
+    const deaf = await gatewayNode(t, { listen: false });
+    try {
+      const id = randomBytes(8).toString('hex');
+      expect(await keyReads([id], async () => {
+        for (let i = 0; i < 3; i++) expect(await resolve(deaf, unknownKey(id))).toBeNull();
+      })).toBe(3);
+    } finally {
+      await deaf.stop();
+    }
+  });
 });

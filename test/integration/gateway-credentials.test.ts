@@ -1,5 +1,7 @@
+import { jest } from '@jest/globals';
 import { SignJWT } from 'jose';
 import * as oidc from 'openid-client';
+import { MembersRepository } from '../../src/modules/members/members.repository.ts';
 import { gatewayResource, issuerUrl } from '../../src/oidc/provider.ts';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
 import { createOrg, type TestOrg } from '../helpers/factories.ts';
@@ -179,4 +181,79 @@ test('a node that loses its listening connection forgets its caches and reads th
   } finally {
     await node.stop();
   }
+});
+
+describe('refusals of verified tokens are kept briefly, and forgotten by the same announcements as principals', () => {
+  /** Reads of one member's credential while `fn` runs (the repository spied on, not replaced). */
+  async function memberReads(userId: string, fn: () => Promise<void>): Promise<number> {
+    const spy = jest.spyOn(t.app.services.platform, 'findMemberCredential');
+    try {
+      await fn();
+      return spy.mock.calls.filter(([, user]) => user === userId).length;
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  /** Waits for `token` to be refused on `node`, lets trailing announcements land, then starts from an empty cache. */
+  async function refusedFromScratch(node: GatewayNode, token: string): Promise<void> {
+    await within(1000, async () => (await resolve(node, bearer(token))) === null, 'the refusal');
+    await new Promise((r) => setTimeout(r, 200));
+    node.credentials.clear();
+  }
+
+  test('a removed member\'s token: N requests cost one database read; re-added (a membership insert), the same token works on both nodes within a second', async () => {
+    const { userId, token } = await memberToken('member');
+    expect(await resolve(a, bearer(token))).not.toBeNull();
+    expect(await resolve(b, bearer(token))).not.toBeNull();
+    expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/members/${userId}`)).status).toBe(204);
+    await Promise.all([refusedFromScratch(a, token), refusedFromScratch(b, token)]);
+    const reads = await memberReads(userId, async () => {
+      await Promise.all(Array.from({ length: 5 }, () => resolve(a, bearer(token)))); // concurrent: one lookup
+      for (let i = 0; i < 5; i++) expect(await resolve(a, bearer(token))).toBeNull();
+      expect(a.credentials.resolve(bearer(token))).toBeNull(); // a kept refusal answers synchronously
+      expect(await resolve(b, bearer(token))).toBeNull();
+    });
+    expect(reads).toBe(2); // one per node
+
+    await t.db.inOrg(org.orgId, (em) => new MembersRepository(em).create({ orgId: org.orgId, userId, role: 'viewer', source: 'invite' }));
+    for (const node of [a, b]) {
+      const took = await within(1000, async () => (await resolve(node, bearer(token)))?.role === 'viewer', 'the re-added member');
+      expect(took).toBeLessThan(1000);
+    }
+  });
+
+  test('a disabled user\'s refused token works again within a second of re-enabling (user:<user>)', async () => {
+    const { userId, token } = await memberToken('member');
+    await t.db.withoutOrg((em) => em.execute('UPDATE users SET disabled_at = now() WHERE id = ?', [userId]));
+    await refusedFromScratch(a, token);
+    expect(await memberReads(userId, async () => {
+      for (let i = 0; i < 5; i++) expect(await resolve(a, bearer(token))).toBeNull();
+    })).toBe(1);
+    await t.db.withoutOrg((em) => em.execute('UPDATE users SET disabled_at = NULL WHERE id = ?', [userId]));
+    await within(1000, async () => (await resolve(a, bearer(token)))?.userId === userId, 'the re-enabled user');
+  });
+
+  test('a refusal is kept at most refusalTtlMs, and not at all by a node that is not listening', async () => {
+    const { userId, token } = await memberToken('member');
+    let clock = Date.now();
+    const timed = await gatewayNode(t, { now: () => clock, refusalTtlMs: 5_000 });
+    const deaf = await gatewayNode(t, { listen: false });
+    try {
+      expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/members/${userId}`)).status).toBe(204);
+      await refusedFromScratch(timed, token);
+      expect(await memberReads(userId, async () => {
+        expect(await resolve(timed, bearer(token))).toBeNull();
+        clock += 4_999;
+        expect(await resolve(timed, bearer(token))).toBeNull(); // still kept
+        clock += 2;
+        expect(await resolve(timed, bearer(token))).toBeNull(); // expired: read again
+      })).toBe(2);
+      expect(await memberReads(userId, async () => {
+        for (let i = 0; i < 3; i++) expect(await resolve(deaf, bearer(token))).toBeNull();
+      })).toBe(3);
+    } finally {
+      await Promise.all([timed.stop(), deaf.stop()]);
+    }
+  });
 });
