@@ -56,6 +56,8 @@ export const configSchema = z
       .describe('GATEWAY_ORG_RATE_LIMIT: requests per second per org through the gateway, bursts up to one second\'s worth (0: none)'),
     gatewayKeyRateLimit: z.coerce.number().int().min(0)
       .describe('GATEWAY_KEY_RATE_LIMIT: requests per second per API key or service account (0: none)'),
+    gatewayFailedAuthRateLimit: z.coerce.number().int().min(0)
+      .describe('GATEWAY_FAILED_AUTH_RATE_LIMIT: failed authentications (401s) per second per client address; past it, 429 before any credential is looked up (0: none)'),
   })
   .strict();
 
@@ -99,6 +101,7 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   GATEWAY_UPSTREAM_TIMEOUT_MS: 'gatewayUpstreamTimeoutMs',
   GATEWAY_ORG_RATE_LIMIT: 'gatewayOrgRateLimit',
   GATEWAY_KEY_RATE_LIMIT: 'gatewayKeyRateLimit',
+  GATEWAY_FAILED_AUTH_RATE_LIMIT: 'gatewayFailedAuthRateLimit',
 };
 
 export const defaults = {
@@ -125,4 +128,5 @@ export const defaults = {
   gatewayUpstreamTimeoutMs: 30_000,
   gatewayOrgRateLimit: 1000,
   gatewayKeyRateLimit: 200,
+  gatewayFailedAuthRateLimit: 20,
 } as const;

@@ -63,6 +63,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     assertions: new AssertionSigner(keys, { issuer, audience }),
     orgLimits: new TokenBuckets(config.gatewayOrgRateLimit),
     keyLimits: new TokenBuckets(config.gatewayKeyRateLimit),
+    failedAuthLimits: new TokenBuckets(config.gatewayFailedAuthRateLimit),
     denials,
     upstream,
     headers: { upstreamHost: upstream.host, forwardAuthorization: config.gatewayForwardAuthorization, trustProxy: config.trustProxy },

@@ -14,6 +14,11 @@ import { forwardUpgrade } from './upstream-upgrade.ts';
 // limits per org and per API key or service account (429) → proxy with the identity headers.
 // When the credential and its assertion are cached the whole path is synchronous: no promise,
 // no closure beyond the upstream exchange's listeners.
+//
+// Failed authentications are limited per client address (GATEWAY_FAILED_AUTH_RATE_LIMIT): each
+// 401 takes a token from the address's bucket; the failure that finds it empty is a 429 and
+// blocks the address until a token is back, and while it is blocked every protected request
+// from it is a 429 before its credential is looked at, so guessing costs no database work.
 
 type DenialReason = 'unauthenticated' | 'forbidden' | 'not_found' | 'rate_limited' | 'bad_request';
 
@@ -23,6 +28,8 @@ export interface ProxyDeps {
   assertions: { assertionFor(principal: GatewayPrincipal): string | Promise<string> };
   orgLimits: { take(key: string): number };
   keyLimits: { take(key: string): number };
+  /** Failed authentications per client address (a TokenBuckets): each 401 takes a token. */
+  failedAuthLimits: { take(key: string): number };
   denials: {
     record(orgId: string | null, reason: DenialReason, sample: { method: string; path: string; credential?: { type: string; id: string }; ip: string | null }): void;
   };
@@ -40,9 +47,27 @@ function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
 
 // The longest path a denial sample keeps.
 const samplePathLength = 200;
+// Addresses blocked at once, at most (each for a second or so); the oldest goes first.
+const maxBlocked = 100_000;
+
+/**
+ * The address failed authentications are counted by. Behind a trusted proxy (trustProxy) it is
+ * the last X-Forwarded-For entry, the one that proxy appended: the entries before it are whatever
+ * the client sent, so keying on them would let one client spread its failures over invented
+ * addresses. (Node joins repeated X-Forwarded-For headers with ', '.)
+ */
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const socketAddress = req.socket.remoteAddress ?? '';
+  const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
+  if (typeof forwarded !== 'string') return socketAddress;
+  const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim();
+  return last === '' ? socketAddress : last;
+}
 
 export class GatewayProxy {
   readonly #deps: ProxyDeps;
+  /** Client addresses whose failed-authentication bucket was found empty, and until when (ms). */
+  readonly #blocked = new Map<string, number>();
 
   constructor(deps: ProxyDeps) {
     this.#deps = deps;
@@ -77,6 +102,10 @@ export class GatewayProxy {
     const decision = this.#deps.routes.match(req.method!, path);
     if (decision === null) return this.#deny(req, out, head, problems.notFound, 'not_found', null, null);
     if (decision.kind === 'public') return this.#pass(req, out, head, null, null);
+    if (this.#blocked.size !== 0) {
+      const wait = this.#blockedFor(clientAddress(req, this.#deps.headers.trustProxy));
+      if (wait > 0) return this.#deny(req, out, head, problems.rateLimited, 'rate_limited', null, wait);
+    }
     const principal = this.#deps.credentials.resolve(req.headers.authorization);
     if (!isThenable(principal)) return this.#authorize(req, out, head, decision, principal);
     principal.then(
@@ -93,6 +122,8 @@ export class GatewayProxy {
 
   #authorize(req: IncomingMessage, out: Out, head: Buffer | null, decision: RouteDecision & { kind: 'protected' }, p: GatewayPrincipal | null): void {
     if (p === null) {
+      const wait = this.#failed(clientAddress(req, this.#deps.headers.trustProxy));
+      if (wait > 0) return this.#deny(req, out, head, problems.rateLimited, 'rate_limited', null, wait);
       const p401 = req.headers.authorization === undefined ? problems.unauthenticated : problems.invalidToken;
       return this.#deny(req, out, head, p401, 'unauthenticated', null, null);
     }
@@ -119,6 +150,27 @@ export class GatewayProxy {
       },
       (err: unknown) => this.#fail(out, head, err),
     );
+  }
+
+  /** Seconds until `address` may be authenticated again (Retry-After); 0 when it is not blocked. */
+  #blockedFor(address: string): number {
+    const until = this.#blocked.get(address);
+    if (until === undefined) return 0;
+    const left = until - Date.now();
+    if (left > 0) return Math.ceil(left / 1000);
+    this.#blocked.delete(address);
+    return 0;
+  }
+
+  /** A failed authentication from `address`: takes a token; when there was none, blocks the address and returns Retry-After. */
+  #failed(address: string): number {
+    const wait = this.#deps.failedAuthLimits.take(address);
+    if (wait > 0) {
+      this.#blocked.delete(address);
+      if (this.#blocked.size >= maxBlocked) this.#blocked.delete(this.#blocked.keys().next().value!);
+      this.#blocked.set(address, Date.now() + wait * 1000);
+    }
+    return wait;
   }
 
   #pass(req: IncomingMessage, out: Out, head: Buffer | null, identity: Identity | null, assertion: string | null): void {

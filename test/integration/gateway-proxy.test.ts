@@ -1,7 +1,12 @@
+import { jest } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import * as oidc from 'openid-client';
+import type { Config } from '../../config/config.schema.ts';
+import { createGateway } from '../../src/gateway/gateway.ts';
 import { GatewayKeys } from '../../src/gateway/gateway-keys.ts';
+import type { RoutePolicyFile } from '../../src/gateway/route-policy-file.ts';
 import { gatewayResource, issuerUrl } from '../../src/oidc/provider.ts';
 import pino from 'pino';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
@@ -256,4 +261,75 @@ test('only WebSocket upgrades are tunnelled: an h2c upgrade is a 400 and never r
     `GET /orgs/${a.orgId}/stream/x HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${member.key}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`);
   expect(reply).toMatch(/^HTTP\/1\.1 400/);
   expect(up.seen.length).toBe(before);
+});
+
+describe('failed authentications are limited per client address (GATEWAY_FAILED_AUTH_RATE_LIMIT)', () => {
+  /** A second gateway on the same app and upstream, with its own config (its own buckets). */
+  async function gatewayWith(overrides: Partial<Config>): Promise<{ url: string; close(): Promise<void> }> {
+    const { platform, apiKeyTokens, secrets, productPermissions } = t.app.services;
+    const gateway = await createGateway({
+      config: { ...t.config, ...overrides }, logger: pino({ level: 'silent' }), db: t.db, platform, apiKeyTokens, secrets,
+      notifications: t.app.notifications, routes: productPermissions as RoutePolicyFile,
+    });
+    const server = await gateway.listen(0);
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => gateway.close() };
+  }
+  const guess = () => `gh_${randomBytes(8).toString('hex')}_${randomBytes(24).toString('hex')}`;
+  const from = (address: string, key: string) => ({ ...bearer(key), 'x-forwarded-for': address });
+  const agents = () => `/orgs/${a.orgId}/agents`;
+
+  test('past the limit: 429 with Retry-After before any credential is looked up, even a valid one; other addresses go on; a forged X-Forwarded-For prefix does not escape', async () => {
+    const limited = await gatewayWith({ gatewayFailedAuthRateLimit: 3, trustProxy: true });
+    const reads = jest.spyOn(t.app.services.platform, 'findApiKeyCredential');
+    try {
+      for (let i = 0; i < 3; i++) expect((await unseen(() => rawRequest(limited.url, 'GET', agents(), from('203.0.113.7', guess())))).status).toBe(401);
+      const over = await unseen(() => rawRequest(limited.url, 'GET', agents(), from('203.0.113.7', guess())));
+      expect(over.status).toBe(429);
+      expect(JSON.parse(over.body)).toMatchObject({ status: 429, code: 'gateway.rate_limited' });
+      const retryAfter = Number(over.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+
+      reads.mockClear();
+      const blocked = [
+        from('203.0.113.7', guess()),
+        from('198.51.100.1, 203.0.113.7', guess()), // the client's own entries come first; the trusted proxy's is last
+        from('203.0.113.7', member.key), // a valid key too: nothing is looked at
+        { 'x-forwarded-for': '203.0.113.7' }, // no credential at all
+      ];
+      for (const headers of blocked) {
+        const res = await unseen(() => rawRequest(limited.url, 'GET', agents(), headers));
+        expect(res.status).toBe(429);
+        expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      }
+      expect(reads).not.toHaveBeenCalled(); // no database work while blocked
+      expect((await rawRequest(limited.url, 'GET', agents(), from('203.0.113.8', member.key))).status).toBe(200);
+
+      await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50));
+      expect((await rawRequest(limited.url, 'GET', agents(), from('203.0.113.7', member.key))).status).toBe(200);
+    } finally {
+      reads.mockRestore();
+      await limited.close();
+    }
+  });
+
+  test('without GATEHOUSE_TRUST_PROXY the socket address counts: X-Forwarded-For cannot spread failures over invented addresses', async () => {
+    const limited = await gatewayWith({ gatewayFailedAuthRateLimit: 1, trustProxy: false });
+    try {
+      expect((await rawRequest(limited.url, 'GET', agents(), from('203.0.113.1', guess()))).status).toBe(401);
+      expect((await rawRequest(limited.url, 'GET', agents(), from('203.0.113.2', guess()))).status).toBe(429);
+      expect((await unseen(() => rawRequest(limited.url, 'GET', agents(), from('203.0.113.3', member.key)))).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  test('0 turns the limit off: failures stay 401s', async () => {
+    const open = await gatewayWith({ gatewayFailedAuthRateLimit: 0 });
+    try {
+      for (let i = 0; i < 25; i++) expect((await rawRequest(open.url, 'GET', agents(), bearer(guess()))).status).toBe(401);
+      expect((await rawRequest(open.url, 'GET', agents(), bearer(member.key))).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
 });
