@@ -1,7 +1,8 @@
+import { hash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { Notifications } from '../db/notifications.ts';
-import { apiKeyHashes, apiKeySecretValid, type ApiKeyHashes } from '../modules/api-keys/api-key-credential.ts';
-import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
+import { apiKeyHashes, apiKeySecretWhich, apiKeyUsable, previousSecretInGrace, type ApiKeyHashes } from '../modules/api-keys/api-key-credential.ts';
+import { sameDigest, type ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { ApiKeyCredentialRow, PlatformRepository } from '../modules/platform/platform.repository.ts';
 import type { ProductPermissions } from '../modules/roles/product-permissions.ts';
 import type { ApiKeyUsage } from './api-key-usage.ts';
@@ -51,6 +52,8 @@ interface KeyEntry {
   row: ApiKeyCredentialRow;
   /** The row's hashes, decoded once (no hex per request); the secret itself is never kept. */
   hashes: ApiKeyHashes;
+  /** SHA-256 of the secrets that proved themselves against the keyed hashes since the row was read. */
+  proven: { current: Buffer | null; previous: Buffer | null };
   until: number;
 }
 
@@ -224,8 +227,24 @@ export class GatewayCredentials implements CredentialResolver {
   }
 
   /** Every request proves its secret with the keyed hash: the current one or, in its grace, the previous one. */
+  /**
+   * Every request proves its secret. The keyed hash (an HMAC object per call) costs ~10 µs in the
+   * gateway under load, more than the rest of a warm request, so once a secret has matched it, its
+   * plain SHA-256 is kept and later requests compare against that (one-shot hash, ~1 µs, constant
+   * time). Never the secret: a 192-bit random secret cannot be recovered from its SHA-256, so a
+   * memory dump yields nothing that opens the key. Grace and expiry are checked every time.
+   */
   #open(entry: KeyEntry, secret: string, now: number): GatewayPrincipal | null {
-    if (!entry.principal || !apiKeySecretValid(this.#deps.apiKeyTokens, secret, entry.row, now, entry.hashes)) return null;
+    if (!entry.principal || !apiKeyUsable(entry.row, now)) return null;
+    const { proven } = entry;
+    const fingerprint = hash('sha256', secret, 'buffer');
+    const known = (proven.current !== null && sameDigest(fingerprint, proven.current))
+      || (proven.previous !== null && previousSecretInGrace(entry.row, now) && sameDigest(fingerprint, proven.previous));
+    if (!known) {
+      const which = apiKeySecretWhich(this.#deps.apiKeyTokens, secret, entry.row, now, entry.hashes);
+      if (which === null) return null;
+      proven[which] = fingerprint;
+    }
     this.#deps.usage.count(entry.row.id);
     return entry.principal;
   }
@@ -255,7 +274,7 @@ export class GatewayCredentials implements CredentialResolver {
   async #loadKey(keyId: string): Promise<KeyEntry | null> {
     const row = await this.#deps.platform.findApiKeyCredential(keyId);
     if (!row) return null;
-    return { row, principal: apiKeyPrincipal(row, this.#deps.productPermissions), hashes: apiKeyHashes(row), until: this.#now() + this.#ttlMs };
+    return { row, principal: apiKeyPrincipal(row, this.#deps.productPermissions), hashes: apiKeyHashes(row), proven: { current: null, previous: null }, until: this.#now() + this.#ttlMs };
   }
 
   /** Kept only if no change was heard while it was read (it might predate it), and only while changes can be heard. */

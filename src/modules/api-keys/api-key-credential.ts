@@ -40,10 +40,16 @@ export function apiKeyHashes(row: KeySecrets): ApiKeyHashes {
 export function apiKeySecretValid(
   tokens: ApiKeyTokens, secret: string, row: KeySecrets, now: number, hashes: ApiKeyHashes = apiKeyHashes(row),
 ): boolean {
-  if (!apiKeyUsable(row, now)) return false;
+  return apiKeyUsable(row, now) && apiKeySecretWhich(tokens, secret, row, now, hashes) !== null;
+}
+
+/** Which of the key's secrets `secret` is: the current one, or in a rotation's grace the previous one; null when neither. */
+export function apiKeySecretWhich(
+  tokens: ApiKeyTokens, secret: string, row: KeySecrets, now: number, hashes: ApiKeyHashes = apiKeyHashes(row),
+): 'current' | 'previous' | null {
   const digest = tokens.digest(secret);
-  if (sameDigest(digest, hashes.current)) return true;
-  return hashes.previous !== null && previousSecretInGrace(row, now) && sameDigest(digest, hashes.previous);
+  if (sameDigest(digest, hashes.current)) return 'current';
+  return hashes.previous !== null && previousSecretInGrace(row, now) && sameDigest(digest, hashes.previous) ? 'previous' : null;
 }
 
 /**
