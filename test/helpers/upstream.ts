@@ -184,6 +184,8 @@ export function rawRequest(base: string, method: string, path: string, headers: 
       res.on('error', reject);
     });
     req.on('error', reject);
+    // A test must fail with a reason, not hang until jest's own timeout.
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer to ${method} ${path} within 15 s`)));
     req.end(body);
   });
 }

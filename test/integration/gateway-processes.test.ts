@@ -39,7 +39,7 @@ async function startGatewayProcess(command = 'gateway', extraEnv: Record<string,
   child.stderr!.on('data', (d) => log.push(String(d)));
   const gateway = { url: `http://127.0.0.1:${port}`, child, log };
   gateways.push(gateway);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}: ${log.join('')}`);
     const ok = await rawRequest(gateway.url, 'GET', '/public/ready').then((r) => r.status === 200, () => false);
@@ -54,7 +54,7 @@ beforeAll(async () => {
   t = await startApp();
   org = await createOrg(t);
   await Promise.all([startGatewayProcess(), startGatewayProcess()]);
-}, 45_000);
+}, 90_000);
 afterAll(async () => {
   await Promise.all(gateways.map(({ child }) => new Promise<void>((resolve) => {
     if (child.exitCode !== null) return resolve();
@@ -192,9 +192,9 @@ test('serve with GATEWAY_WORKERS=2: the control plane stays in the first process
   const headers = { authorization: `Bearer ${org.owner.key}` };
   expect((await rawRequest(serve.url, 'GET', path, headers)).status).toBe(200);
   process.kill(workers[0]!, 'SIGKILL');
-  // The other worker answers meanwhile; a new one takes the dead one's place.
-  expect((await rawRequest(serve.url, 'GET', path, headers)).status).toBe(200);
-  const deadline = Date.now() + 20_000;
+  // A new worker takes the dead one's place. (A request sent in the instant before the primary
+  // hears of the death may be handed to the dead worker, so none is asserted in that window.)
+  const deadline = Date.now() + 40_000;
   let now = childrenOf(serve.child.pid!);
   while (!(now.length === 2 && !now.includes(workers[0]!)) && Date.now() < deadline) {
     await waitMs(100);
@@ -204,4 +204,4 @@ test('serve with GATEWAY_WORKERS=2: the control plane stays in the first process
   expect(now).not.toContain(workers[0]);
   expect(now).toContain(workers[1]);
   for (let i = 0; i < 4; i++) expect((await rawRequest(serve.url, 'GET', path, headers)).status).toBe(200);
-}, 45_000);
+}, 100_000);
