@@ -53,11 +53,15 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     if (!cfg.secretKey) problems.push('secretKey: GATEHOUSE_SECRET_KEY is required in production');
     if (!cfg.databaseUrl) problems.push('databaseUrl: DATABASE_URL is required in production (the embedded database is for development)');
     if (!cfg.publicUrl.startsWith('https://')) problems.push('publicUrl: PUBLIC_URL must be https in production');
+    if (cfg.stripeSecretKey && /^(sk|rk)_test_/.test(cfg.stripeSecretKey)) problems.push('stripeSecretKey: a test-mode Stripe key is refused in production');
   }
   for (const provider of ['google', 'github'] as const) {
     if (!cfg[`${provider}ClientId`] !== !cfg[`${provider}ClientSecret`]) {
       problems.push(`${provider}ClientSecret: ${provider.toUpperCase()}_CLIENT_ID and ${provider.toUpperCase()}_CLIENT_SECRET go together`);
     }
+  }
+  if (!cfg.stripeSecretKey !== !cfg.stripeWebhookSecret) {
+    problems.push('stripeWebhookSecret: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET go together (without the secret no webhook could be trusted)');
   }
   if (cfg.upstreamUrl && !cfg.routesFile) {
     problems.push('routesFile: UPSTREAM_URL needs GATEHOUSE_ROUTES, the route policy the gateway enforces (without one it would deny everything)');

@@ -54,6 +54,18 @@ export const configSchema = z
       .describe('GATEWAY_UPSTREAM_TIMEOUT_MS: how long the upstream may take to connect and to start answering before a 504'),
     gatewayOrgRateLimit: z.coerce.number().int().min(0)
       .describe('GATEWAY_ORG_RATE_LIMIT: requests per second per org through the gateway, bursts up to one second\'s worth (0: none)'),
+    stripeSecretKey: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret key (sk_test_..., sk_live_...)').optional()
+      .describe('STRIPE_SECRET_KEY: billing through Stripe; unset, billing is off and every org has GATEHOUSE_DEFAULT_PLAN'),
+    stripeWebhookSecret: z.string().regex(/^whsec_[A-Za-z0-9]+$/, 'must be a Stripe webhook signing secret (whsec_...)').optional()
+      .describe('STRIPE_WEBHOOK_SECRET: verifies the signature of /webhooks/stripe'),
+    stripeApiBase: z.url({ protocol: /^https?$/ }).optional()
+      .describe('STRIPE_API_BASE: where the Stripe SDK sends its requests (tests point it at a local stand-in)'),
+    plansFile: z.string().min(1).optional()
+      .describe('GATEHOUSE_PLANS: the plans (YAML, see config/plans.example.yaml); unset uses the shipped example'),
+    defaultPlan: z.string().min(1)
+      .describe('GATEHOUSE_DEFAULT_PLAN: the plan every org has while billing is off (self-hosted); with billing on, an org without a subscription is on "free"'),
+    billingGraceDays: z.coerce.number().int().min(0).max(60)
+      .describe('GATEHOUSE_BILLING_GRACE_DAYS: after a failed payment, days the plan stays before the org falls back to free'),
     gatewayKeyRateLimit: z.coerce.number().int().min(0)
       .describe('GATEWAY_KEY_RATE_LIMIT: requests per second per API key or service account (0: none)'),
     gatewayFailedAuthRateLimit: z.coerce.number().int().min(0)
@@ -101,6 +113,12 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   GATEWAY_UPSTREAM_TIMEOUT_MS: 'gatewayUpstreamTimeoutMs',
   GATEWAY_ORG_RATE_LIMIT: 'gatewayOrgRateLimit',
   GATEWAY_KEY_RATE_LIMIT: 'gatewayKeyRateLimit',
+  STRIPE_SECRET_KEY: 'stripeSecretKey',
+  STRIPE_WEBHOOK_SECRET: 'stripeWebhookSecret',
+  STRIPE_API_BASE: 'stripeApiBase',
+  GATEHOUSE_PLANS: 'plansFile',
+  GATEHOUSE_DEFAULT_PLAN: 'defaultPlan',
+  GATEHOUSE_BILLING_GRACE_DAYS: 'billingGraceDays',
   GATEWAY_FAILED_AUTH_RATE_LIMIT: 'gatewayFailedAuthRateLimit',
 };
 

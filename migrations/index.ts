@@ -11,6 +11,9 @@ import { PlatformKeys } from './0010-platform-keys.ts';
 import { EnterpriseSso } from './0011-enterprise-sso.ts';
 import { DirectorySync } from './0012-directory-sync.ts';
 import { Gateway } from './0013-gateway.ts';
+import { Billing } from './0014-billing.ts';
+import { StripeEvents } from './0015-stripe-events.ts';
+import { Retention } from './0016-retention.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -27,4 +30,7 @@ export const migrationsList = [
   { name: '0011-enterprise-sso', class: EnterpriseSso },
   { name: '0012-directory-sync', class: DirectorySync },
   { name: '0013-gateway', class: Gateway },
+  { name: '0014-billing', class: Billing },
+  { name: '0015-stripe-events', class: StripeEvents },
+  { name: '0016-retention', class: Retention },
 ];

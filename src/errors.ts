@@ -60,3 +60,10 @@ export class GoneError extends AppError {
     super(code, 410, detail);
   }
 }
+
+/** The org's plan does not allow this (a feature or a limit): 402 with a code saying which. */
+export class PaymentRequiredError extends AppError {
+  constructor(code: 'plan.seat_limit' | 'plan.feature_unavailable' | 'plan.limit', detail: string) {
+    super(code, 402, detail);
+  }
+}
