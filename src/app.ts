@@ -47,6 +47,7 @@ import { noProductPermissions } from './modules/roles/product-permissions.ts';
 import { RoutePolicyFile } from './gateway/route-policy-file.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { ApiKeyUsage } from './gateway/api-key-usage.ts';
+import { PlanCatalog } from './modules/billing/plans.ts';
 
 export interface App {
   services: ApiServices;
@@ -67,6 +68,8 @@ export interface App {
 
 /** The one composition root: every long-lived object is made here and passed down. */
 export async function createApp(config: Config, logger: Logger, db?: Database): Promise<App> {
+  // The plans first: a bad plans file stops start-up before anything is opened.
+  const plans = PlanCatalog.load(config);
   const database = db ?? (await openDatabase(databaseOptions(config, logger)));
   // The route policy: the gateway enforces it; custom roles may hold the permissions it declares.
   const routePolicy = config.routesFile ? await RoutePolicyFile.open(config.routesFile, logger) : undefined;
@@ -79,6 +82,8 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     secrets: new SecretBox(config.secretKey),
     dns: txtResolver(config),
     productPermissions: routePolicy ?? noProductPermissions,
+    plans,
+    billing: config.stripeSecretKey !== undefined,
   };
 
   const koa = new Koa({ proxy: config.trustProxy });

@@ -2,6 +2,7 @@ import type { Config } from '../../config/config.schema.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
+import type { PlanCatalog } from '../modules/billing/plans.ts';
 import type { TxtResolver } from '../modules/domains/dns-txt.ts';
 import type { Mailer } from '../modules/mail/mailer.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
@@ -19,4 +20,8 @@ export interface ApiServices {
   dns: TxtResolver;
   /** The product's permissions from the route policy (GATEHOUSE_ROUTES); none when unset. */
   productPermissions: ProductPermissions;
+  /** The plans (GATEHOUSE_PLANS or the shipped example), loaded and validated once at start-up. */
+  plans: PlanCatalog;
+  /** Whether Stripe billing is on (STRIPE_SECRET_KEY set); off, every org has plans.selfHosted. */
+  billing: boolean;
 }
