@@ -48,6 +48,7 @@ import { RoutePolicyFile } from './gateway/route-policy-file.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { ApiKeyUsage } from './gateway/api-key-usage.ts';
 import { PlanCatalog } from './modules/billing/plans.ts';
+import { createStripeClient } from './modules/billing/stripe-client.ts';
 
 export interface App {
   services: ApiServices;
@@ -84,6 +85,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     productPermissions: routePolicy ?? noProductPermissions,
     plans,
     billing: config.stripeSecretKey !== undefined,
+    stripe: createStripeClient(config),
   };
 
   const koa = new Koa({ proxy: config.trustProxy });

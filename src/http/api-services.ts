@@ -3,6 +3,7 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { PlanCatalog } from '../modules/billing/plans.ts';
+import type { StripeClient } from '../modules/billing/stripe-client.ts';
 import type { TxtResolver } from '../modules/domains/dns-txt.ts';
 import type { Mailer } from '../modules/mail/mailer.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
@@ -24,4 +25,6 @@ export interface ApiServices {
   plans: PlanCatalog;
   /** Whether Stripe billing is on (STRIPE_SECRET_KEY set); off, every org has plans.selfHosted. */
   billing: boolean;
+  /** The one Stripe SDK client (STRIPE_API_BASE honoured); undefined while billing is off. */
+  stripe: StripeClient | undefined;
 }

@@ -15,6 +15,7 @@ import { domainRoutes } from '../modules/domains/domains.routes.ts';
 import { directoryRoutes } from '../modules/directories/directories.routes.ts';
 import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
 import { authorizeRoutes } from '../modules/authorization/authorize.routes.ts';
+import { billingRoutes } from '../modules/billing/billing.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
 export function apiRoutes(services: ApiServices): RouteSpec[] {
@@ -33,6 +34,7 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...directoryRoutes(services),
     ...workspaceRoutes(services),
     ...authorizeRoutes(services),
+    ...billingRoutes(services),
     ...platformClientRoutes(services),
   ];
 }
