@@ -30,6 +30,11 @@ export class ApiKeysRepository {
     return this.#em.find(ApiKey, { workspaceId }, { orderBy: { id: 'asc' } });
   }
 
+  /** Unrevoked, unexpired keys of the org (what the plan's apiKeyLimit counts). */
+  countActive(): Promise<number> {
+    return this.#em.count(ApiKey, { revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }] });
+  }
+
   activeOf(userId: string): Promise<ApiKey[]> {
     return this.#em.find(ApiKey, { createdBy: userId, revokedAt: null });
   }

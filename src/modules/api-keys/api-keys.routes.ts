@@ -22,7 +22,8 @@ export const apiKeySchema = z.object({
 
 const keyParams = orgParams.extend({ id: z.string().regex(/^[0-9a-f]{16}$/, 'an API key id') });
 
-export function apiKeyRoutes({ apiKeyTokens }: ApiServices): RouteSpec[] {
+export function apiKeyRoutes(services: ApiServices): RouteSpec[] {
+  const { apiKeyTokens } = services;
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/api-keys', zone: 'org', tag: 'api-keys', summary: 'Create an API key (its secret is shown once)',
@@ -34,7 +35,7 @@ export function apiKeyRoutes({ apiKeyTokens }: ApiServices): RouteSpec[] {
         workspaceId: z.uuid().optional(),
       }),
       responses: { 201: { description: 'Created; `key` is never shown again', schema: apiKeySchema.extend({ key: z.string() }) } },
-      handler: async ({ body, ctx }) => ({ status: 201, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens).create(body) }),
+      handler: async ({ body, ctx }) => ({ status: 201, body: await new ApiKeysService(ctx.state.scope, apiKeyTokens, services).create(body) }),
     }),
     defineRoute({
       method: 'get', path: '/orgs/:orgId/api-keys', zone: 'org', tag: 'api-keys', summary: 'List API keys (all for managers, one\'s own otherwise)',

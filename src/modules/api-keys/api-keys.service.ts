@@ -1,6 +1,7 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import { assertMemberWithinCaller, assertWithinCaller, grantableRole, resolveRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
@@ -51,11 +52,14 @@ export class ApiKeysService {
   readonly #scope: OrgScope;
   readonly #keys: ApiKeysRepository;
   readonly #tokens: ApiKeyTokens;
+  readonly #plans: PlanDeps | null;
 
-  constructor(scope: OrgScope, tokens: ApiKeyTokens) {
+  /** `plans`: the management API always passes them; null only for the operator's own paths (bootstrap, org creation's first key). */
+  constructor(scope: OrgScope, tokens: ApiKeyTokens, plans: PlanDeps | null = null) {
     this.#scope = scope;
     this.#keys = new ApiKeysRepository(scope.em);
     this.#tokens = tokens;
+    this.#plans = plans;
   }
 
   /** Creates a key for the acting user; the secret is in the result once and never again. */
@@ -75,6 +79,7 @@ export class ApiKeysService {
     }
     const expiresAt = input.expiresAt ?? makerExpiry;
     const workspaceId = await bindableWorkspace(this.#scope, input.workspaceId, creatorUserId);
+    if (this.#plans) await new PlanGate(this.#scope, this.#plans).requireApiKeySlot(() => this.#keys.countActive());
     const issued = this.#tokens.issue();
     const key = await this.#keys.create({
       id: issued.id,

@@ -62,7 +62,8 @@ const listQuery = pageQuery
     }
   });
 
-export function auditRoutes({ db }: ApiServices): RouteSpec[] {
+export function auditRoutes(services: ApiServices): RouteSpec[] {
+  const { db } = services;
   return [
     defineRoute({
       method: 'get', path: '/orgs/:orgId/audit-events', zone: 'org', tag: 'audit',
@@ -71,7 +72,7 @@ export function auditRoutes({ db }: ApiServices): RouteSpec[] {
       query: listQuery,
       responses: { 200: { description: 'A page of events, or the export stream', schema: pageSchema(auditEventSchema), streams: Object.values(contentTypes) } },
       handler: async ({ query: { limit, cursor, format, ...filter }, ctx }) => {
-        const audit = new AuditService(ctx.state.scope, db);
+        const audit = new AuditService(ctx.state.scope, db, services);
         if (format === 'json') return { status: 200, body: await audit.list(filter, { limit: limit ?? 50, cursor }) };
         const exported = await audit.export(filter, format);
         exported.stream.on('error', (err) => ctx.state.log.error({ err }, 'audit export failed mid-stream'));
@@ -85,7 +86,7 @@ export function auditRoutes({ db }: ApiServices): RouteSpec[] {
       params: orgParams,
       query: z.strictObject({}),
       responses: { 200: { description: 'The chain report', schema: chainReportSchema } },
-      handler: async ({ ctx }) => ({ status: 200, body: await new AuditService(ctx.state.scope, db).verify() }),
+      handler: async ({ ctx }) => ({ status: 200, body: await new AuditService(ctx.state.scope, db, services).verify() }),
     }),
   ];
 }

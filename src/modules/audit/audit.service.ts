@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Database } from '../../db/database.ts';
 import { toPage, type Page } from '../../http/pagination.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import { contentTypes, exportStream, type ExportFormat } from './audit-export.ts';
 import { walkChain, type ChainReport } from './audit-verify.ts';
@@ -17,11 +18,13 @@ export class AuditService {
   readonly #scope: OrgScope;
   readonly #db: Database;
   readonly #audit: AuditRepository;
+  readonly #plans: PlanDeps;
 
-  constructor(scope: OrgScope, db: Database) {
+  constructor(scope: OrgScope, db: Database, plans: PlanDeps) {
     this.#scope = scope;
     this.#db = db;
     this.#audit = new AuditRepository(scope.em);
+    this.#plans = plans;
   }
 
   /** Newest first; the cursor is the seq of the last event of the previous page. */
@@ -48,6 +51,7 @@ export class AuditService {
    */
   async export(filter: AuditFilter, format: ExportFormat): Promise<AuditExport> {
     this.#scope.authorize('audit:read');
+    await new PlanGate(this.#scope, this.#plans).requireFeature('audit_export');
     const head = await this.#audit.head();
     const orgId = this.#scope.orgId;
     const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, '');

@@ -60,6 +60,8 @@ export const Connection = defineEntity({
     spPrivateKeySealed: p.text().nullable().hidden(),
     oidc: p.json<OidcSettings>().nullable(),
     clientSecretSealed: p.text().nullable().hidden(),
+    /** Set while the org's plan lacks SSO (billing/plan-effects.ts): kept, but no login goes through. */
+    planDisabledAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -10,8 +10,9 @@ import { ConnectionsService } from './connections.service.ts';
 
 const connectionParams = orgParams.extend({ id: z.uuid() });
 
-export function connectionRoutes({ config, secrets }: ApiServices): RouteSpec[] {
-  const service = (scope: OrgScope) => new ConnectionsService(scope, { publicUrl: config.publicUrl, secrets, production: config.env === 'production' });
+export function connectionRoutes(services: ApiServices): RouteSpec[] {
+  const { config, secrets } = services;
+  const service = (scope: OrgScope) => new ConnectionsService(scope, { publicUrl: config.publicUrl, secrets, production: config.env === 'production', plans: services });
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/connections', zone: 'org', tag: 'connections',

@@ -4,6 +4,7 @@ import type { SecretBox } from '../../crypto/secret-box.ts';
 import { NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import type { Connection, OidcSettings, SamlSettings } from './connection.entity.ts';
 import { oidcOnlyFields, samlOnlyFields, type CreateOidcInput, type CreateSamlInput, type UpdateConnectionInput } from './connection-input.ts';
@@ -18,6 +19,7 @@ export interface ConnectionsDeps {
   secrets: SecretBox;
   /** Production refuses plain-http IdP URLs: whoever sits on the path could swap the IdP's keys. */
   production: boolean;
+  plans: PlanDeps;
 }
 
 const defaultScopes = ['openid', 'email', 'profile'];
@@ -36,13 +38,14 @@ export class ConnectionsService {
 
   async create(input: CreateSamlInput | CreateOidcInput): Promise<ConnectionView> {
     this.#scope.authorize('sso:manage');
+    await new PlanGate(this.#scope, this.#deps.plans).requireFeature('sso');
     if (this.#deps.production) refusePlainHttp(input);
     const id = uuidv7();
     const common = {
       id, orgId: this.#scope.orgId, name: input.name, active: true, preset: input.preset ?? 'generic',
       defaultRole: await checkDefaultRole(this.#scope, input.defaultRole ?? 'member'),
       roleRules: await checkRoleRules(this.#scope, input.roleRules ?? []),
-      attributeMapping: input.attributeMapping ?? {},
+      attributeMapping: input.attributeMapping ?? {}, planDisabledAt: null,
     };
     const connection = await this.#connections.create(input.type === 'saml'
       ? { ...common, type: 'saml', ...(await this.#newSaml(id, input)), oidc: null, clientSecretSealed: null }
@@ -68,6 +71,8 @@ export class ConnectionsService {
     this.#scope.authorize('sso:manage');
     if (this.#deps.production) refusePlainHttp(input);
     const connection = await this.#find(id, true);
+    // Turning a connection on needs SSO in the plan; editing or turning off one never does.
+    if (input.active === true && !connection.active) await new PlanGate(this.#scope, this.#deps.plans).requireFeature('sso');
     const before = this.#view(connection);
     refuseFields(input, connection.type === 'saml' ? oidcOnlyFields : samlOnlyFields, connection.type);
     if (input.name !== undefined) connection.name = input.name;

@@ -13,7 +13,7 @@ const directoryParams = orgParams.extend({ id: z.uuid() });
 /** The directories management API (issue 5 item 1): an org's SCIM endpoints and their tokens. */
 export function directoryRoutes(services: ApiServices): RouteSpec[] {
   const { config, apiKeyTokens } = services;
-  const service = (scope: OrgScope) => new DirectoriesService(scope, { publicUrl: config.publicUrl, apiKeyTokens });
+  const service = (scope: OrgScope) => new DirectoriesService(scope, { publicUrl: config.publicUrl, apiKeyTokens, plans: services });
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/directories', zone: 'org', tag: 'directories',

@@ -3,6 +3,7 @@ import { AppError, NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import type { ApiKeyTokens } from '../api-keys/api-key-token.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import { syncDirectoryMembers } from '../directory-sync/membership-sync.ts';
 import { grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
@@ -15,6 +16,7 @@ import {
 export interface DirectoryDeps {
   publicUrl: string;
   apiKeyTokens: ApiKeyTokens;
+  plans: PlanDeps;
 }
 
 /**
@@ -56,6 +58,7 @@ export class DirectoriesService {
 
   async create(input: { name: string; defaultRole: string }): Promise<DirectoryView & { token: string; tokenCreatedAt: Date }> {
     authorizeDirectoryChange(this.#scope);
+    await new PlanGate(this.#scope, this.#deps.plans).requireFeature('scim');
     const defaultRole = await directoryRole(this.#scope, input.defaultRole, 'body.defaultRole');
     const { token, secretHash } = this.#deps.apiKeyTokens.issueDirectoryToken();
     const tokenCreatedAt = new Date();

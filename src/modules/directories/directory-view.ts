@@ -13,6 +13,7 @@ export const directorySchema = z.object({
   scimBaseUrl: z.string(),
   tokenActive: z.boolean(),
   tokenCreatedAt: timestamp.nullable(),
+  disabledByPlan: z.boolean().describe('The org\'s plan no longer includes SCIM: kept, but its SCIM requests are refused until the plan does again'),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -60,6 +61,7 @@ export function directoryView(row: Directory, publicUrl: string) {
     scimBaseUrl: scimBaseUrl(publicUrl, row.id),
     tokenActive: row.tokenHash != null,
     tokenCreatedAt: row.tokenCreatedAt ?? null,
+    disabledByPlan: row.planDisabledAt != null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

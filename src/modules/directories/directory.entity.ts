@@ -12,6 +12,8 @@ export const Directory = defineEntity({
     defaultRole: p.text(),
     tokenHash: p.text().nullable().hidden(),
     tokenCreatedAt: p.datetime().nullable(),
+    /** Set while the org's plan lacks SCIM (billing/plan-effects.ts): kept, but its SCIM requests are refused. */
+    planDisabledAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -25,7 +25,7 @@ const issuedInvitationSchema = invitationSchema.extend({ acceptUrl: z.string() }
 const invitationParams = orgParams.extend({ id: z.uuid() });
 
 export function invitationRoutes(services: ApiServices): RouteSpec[] {
-  const deps = { config: services.config, mailer: services.mailer };
+  const deps = { config: services.config, mailer: services.mailer, plans: services };
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/invitations', zone: 'org', tag: 'invitations', summary: 'Invite someone by email (the accept link is shown once)',

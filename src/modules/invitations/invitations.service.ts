@@ -3,6 +3,7 @@ import type { Config } from '../../../config/config.schema.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import { OrgsRepository } from '../orgs/orgs.repository.ts';
@@ -41,6 +42,7 @@ export type IssuedInvitationView = InvitationView & { acceptUrl: string };
 export interface InvitationDeps {
   config: Pick<Config, 'publicUrl' | 'invitationTtlHours'>;
   mailer: Mailer;
+  plans: PlanDeps;
 }
 
 function notFound(): NotFoundError {
@@ -74,6 +76,10 @@ export class InvitationsService {
     // grant its role (so an admin never deals in roles above their own).
     await grantableRole(this.#scope, input.role);
     await this.#checkNotMember(email);
+    // The plan before any write: a pending invitation holds a seat (accepting it then adds none).
+    const gate = new PlanGate(this.#scope, this.#deps.plans);
+    await gate.requireRole(input.role);
+    await gate.requireSeats(1);
     await this.#retireExpired(email);
     const issued = issueInvitationToken();
     const invitation = await this.#uniquePending(() => this.#invitations.create({
@@ -119,6 +125,10 @@ export class InvitationsService {
     if (!role) throw roleGone();
     assertWithinCaller(this.#scope, role.permissions);
     await this.#checkNotMember(invitation.email);
+    // A lapsed invitation made pending again takes a seat again.
+    const gate = new PlanGate(this.#scope, this.#deps.plans);
+    await gate.requireRole(invitation.role);
+    await gate.requireSeats(effectiveStatus(invitation) === 'pending' ? 0 : 1);
     const before = stateOf(invitation);
     const issued = issueInvitationToken();
     invitation.tokenHash = issued.tokenHash;

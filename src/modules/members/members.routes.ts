@@ -18,14 +18,14 @@ export const memberSchema = z.object({
 
 const memberParams = orgParams.extend({ userId: z.uuid() });
 
-export function memberRoutes(_services: ApiServices): RouteSpec[] {
+export function memberRoutes(services: ApiServices): RouteSpec[] {
   return [
     defineRoute({
       method: 'get', path: '/orgs/:orgId/members', zone: 'org', tag: 'members', summary: 'List members',
       params: orgParams,
       query: pageQuery.extend({ role: roleKey.optional() }),
       responses: { 200: { description: 'A page of members', schema: pageSchema(memberSchema) } },
-      handler: async ({ query, ctx }) => ({ status: 200, body: await new MembersService(ctx.state.scope).list(query) }),
+      handler: async ({ query, ctx }) => ({ status: 200, body: await new MembersService(ctx.state.scope, services).list(query) }),
     }),
     defineRoute({
       method: 'patch', path: '/orgs/:orgId/members/:userId', zone: 'org', tag: 'members', summary: 'Change a member\'s role',
@@ -33,7 +33,7 @@ export function memberRoutes(_services: ApiServices): RouteSpec[] {
       body: z.strictObject({ role: roleKey }),
       responses: noContent,
       handler: async ({ params, body, ctx }) => {
-        await new MembersService(ctx.state.scope).changeRole(params.userId, body.role);
+        await new MembersService(ctx.state.scope, services).changeRole(params.userId, body.role);
         return { status: 204 };
       },
     }),
@@ -42,7 +42,7 @@ export function memberRoutes(_services: ApiServices): RouteSpec[] {
       params: memberParams,
       responses: noContent,
       handler: async ({ params, ctx }) => {
-        await new MembersService(ctx.state.scope).remove(params.userId);
+        await new MembersService(ctx.state.scope, services).remove(params.userId);
         return { status: 204 };
       },
     }),

@@ -4,6 +4,7 @@ import { revokeKeysOf } from '../api-keys/api-keys.service.ts';
 import { leaveAllTeams } from '../teams/team-members.service.ts';
 import { revokeOidcGrantsInOrg } from '../../oidc/grant-revocation.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import { assertMemberWithinCaller, grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
 import type { Membership } from './membership.entity.ts';
@@ -33,10 +34,12 @@ function membershipState(m: Membership) {
 export class MembersService {
   readonly #scope: OrgScope;
   readonly #members: MembersRepository;
+  readonly #plans: PlanDeps;
 
-  constructor(scope: OrgScope) {
+  constructor(scope: OrgScope, plans: PlanDeps) {
     this.#scope = scope;
     this.#members = new MembersRepository(scope.em);
+    this.#plans = plans;
   }
 
   async list(query: PageQuery & { role?: string }): Promise<Page<MemberView>> {
@@ -55,6 +58,7 @@ export class MembersService {
     await assertMemberWithinCaller(this.#scope, membership.role);
     if (role === 'owner') throw new ConflictError('member.owner_by_transfer', 'Ownership changes hands only through transfer-ownership.');
     await grantableRole(this.#scope, role);
+    if (role !== membership.role) await new PlanGate(this.#scope, this.#plans).requireRole(role);
     const before = membershipState(membership);
     membership.role = role;
     await this.#members.save();

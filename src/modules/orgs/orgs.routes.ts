@@ -20,7 +20,8 @@ export const orgSchema = z.object({
   updatedAt: timestamp,
 });
 
-export function orgRoutes({ db, apiKeyTokens }: ApiServices): RouteSpec[] {
+export function orgRoutes(services: ApiServices): RouteSpec[] {
+  const { db, apiKeyTokens } = services;
   return [
     defineRoute({
       method: 'get', path: '/orgs', zone: 'principal', tag: 'orgs', summary: 'Organizations this credential can act in',
@@ -76,7 +77,7 @@ export function orgRoutes({ db, apiKeyTokens }: ApiServices): RouteSpec[] {
       body: z.strictObject({ userId: z.uuid() }),
       responses: noContent,
       handler: async ({ body, ctx }) => {
-        await new MembersService(ctx.state.scope).transferOwnership(body.userId);
+        await new MembersService(ctx.state.scope, services).transferOwnership(body.userId);
         return { status: 204 };
       },
     }),

@@ -40,14 +40,14 @@ export function roleRoutes(services: ApiServices): RouteSpec[] {
       method: 'get', path: '/orgs/:orgId/roles', zone: 'org', tag: 'roles', summary: 'List built-in and custom roles',
       params: orgParams,
       responses: { 200: { description: 'Every role of the organization', schema: z.object({ data: z.array(roleSchema), nextCursor: z.null() }) } },
-      handler: async ({ ctx }) => ({ status: 200, body: { data: await new RolesService(ctx.state.scope, product).list(), nextCursor: null } }),
+      handler: async ({ ctx }) => ({ status: 200, body: { data: await new RolesService(ctx.state.scope, product, services).list(), nextCursor: null } }),
     }),
     defineRoute({
       method: 'post', path: '/orgs/:orgId/roles', zone: 'org', tag: 'roles', summary: 'Create a custom role',
       params: orgParams,
       body: z.strictObject({ key: roleKey, name, description: description.optional(), permissions }),
       responses: { 201: { description: 'Created', schema: roleSchema } },
-      handler: async ({ body, ctx }) => ({ status: 201, body: await new RolesService(ctx.state.scope, product).create(body) }),
+      handler: async ({ body, ctx }) => ({ status: 201, body: await new RolesService(ctx.state.scope, product, services).create(body) }),
     }),
     defineRoute({
       method: 'patch', path: '/orgs/:orgId/roles/:roleId', zone: 'org', tag: 'roles', summary: 'Change a custom role',
@@ -56,14 +56,14 @@ export function roleRoutes(services: ApiServices): RouteSpec[] {
         .strictObject({ name: name.optional(), description: description.nullable().optional(), permissions: permissions.optional() })
         .refine((b) => Object.keys(b).length > 0, 'nothing to change'),
       responses: { 200: { description: 'Updated', schema: roleSchema } },
-      handler: async ({ params, body, ctx }) => ({ status: 200, body: await new RolesService(ctx.state.scope, product).update(params.roleId, body) }),
+      handler: async ({ params, body, ctx }) => ({ status: 200, body: await new RolesService(ctx.state.scope, product, services).update(params.roleId, body) }),
     }),
     defineRoute({
       method: 'delete', path: '/orgs/:orgId/roles/:roleId', zone: 'org', tag: 'roles', summary: 'Delete a custom role nobody uses',
       params: roleParams,
       responses: noContent,
       handler: async ({ params, ctx }) => {
-        await new RolesService(ctx.state.scope, product).delete(params.roleId);
+        await new RolesService(ctx.state.scope, product, services).delete(params.roleId);
         return { status: 204 };
       },
     }),

@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../../errors.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import {
   allPermissions, builtinRoleKeys, builtinRoles, grantablePermissions, isBuiltinRole, isPermission, ownerOnlyPermissions,
@@ -111,11 +112,13 @@ export class RolesService {
   readonly #scope: OrgScope;
   readonly #roles: RolesRepository;
   readonly #product: ProductPermissions;
+  readonly #plans: PlanDeps;
 
-  constructor(scope: OrgScope, product: ProductPermissions = noProductPermissions) {
+  constructor(scope: OrgScope, product: ProductPermissions, plans: PlanDeps) {
     this.#scope = scope;
     this.#roles = new RolesRepository(scope.em);
     this.#product = product;
+    this.#plans = plans;
   }
 
   /** Built-ins in matrix order, then the org's custom roles by key. */
@@ -127,6 +130,7 @@ export class RolesService {
 
   async create(input: NewRole): Promise<RoleView> {
     this.#scope.authorize('roles:manage');
+    await new PlanGate(this.#scope, this.#plans).requireFeature('custom_roles');
     const permissions = checkPermissions(input.permissions, this.#product);
     if (isBuiltinRole(input.key)) throw roleExists(input.key);
     assertWithinCaller(this.#scope, permissions);
@@ -147,6 +151,7 @@ export class RolesService {
 
   async update(key: string, patch: RolePatch): Promise<RoleView> {
     this.#scope.authorize('roles:manage');
+    await new PlanGate(this.#scope, this.#plans).requireFeature('custom_roles');
     if (isBuiltinRole(key)) throw builtinRefused();
     const permissions = patch.permissions ? checkPermissions(patch.permissions, this.#product) : undefined;
     const role = await this.#load(key);

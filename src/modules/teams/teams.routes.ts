@@ -29,27 +29,27 @@ const teamParams = orgParams.extend({ teamId: z.uuid() });
 const teamMemberParams = teamParams.extend({ userId: z.uuid() });
 const teamRole = z.enum(teamRoles);
 
-export function teamRoutes(_services: ApiServices): RouteSpec[] {
+export function teamRoutes(services: ApiServices): RouteSpec[] {
   return [
     defineRoute({
       method: 'get', path: '/orgs/:orgId/teams', zone: 'org', tag: 'teams', summary: 'List teams',
       params: orgParams,
       query: pageQuery,
       responses: { 200: { description: 'A page of teams', schema: pageSchema(teamSchema) } },
-      handler: async ({ query, ctx }) => ({ status: 200, body: await new TeamsService(ctx.state.scope).list(query) }),
+      handler: async ({ query, ctx }) => ({ status: 200, body: await new TeamsService(ctx.state.scope, services).list(query) }),
     }),
     defineRoute({
       method: 'post', path: '/orgs/:orgId/teams', zone: 'org', tag: 'teams', summary: 'Create a team',
       params: orgParams,
       body: z.strictObject({ name, description: description.optional() }),
       responses: { 201: { description: 'Created', schema: teamSchema } },
-      handler: async ({ body, ctx }) => ({ status: 201, body: await new TeamsService(ctx.state.scope).create(body) }),
+      handler: async ({ body, ctx }) => ({ status: 201, body: await new TeamsService(ctx.state.scope, services).create(body) }),
     }),
     defineRoute({
       method: 'get', path: '/orgs/:orgId/teams/:teamId', zone: 'org', tag: 'teams', summary: 'Get a team',
       params: teamParams,
       responses: { 200: { description: 'The team', schema: teamSchema } },
-      handler: async ({ params, ctx }) => ({ status: 200, body: await new TeamsService(ctx.state.scope).get(params.teamId) }),
+      handler: async ({ params, ctx }) => ({ status: 200, body: await new TeamsService(ctx.state.scope, services).get(params.teamId) }),
     }),
     defineRoute({
       method: 'patch', path: '/orgs/:orgId/teams/:teamId', zone: 'org', tag: 'teams', summary: 'Rename a team or change its description',
@@ -58,14 +58,14 @@ export function teamRoutes(_services: ApiServices): RouteSpec[] {
         .strictObject({ name: name.optional(), description: description.nullable().optional() })
         .refine((b) => Object.keys(b).length > 0, 'nothing to change'),
       responses: { 200: { description: 'Updated', schema: teamSchema } },
-      handler: async ({ params, body, ctx }) => ({ status: 200, body: await new TeamsService(ctx.state.scope).update(params.teamId, body) }),
+      handler: async ({ params, body, ctx }) => ({ status: 200, body: await new TeamsService(ctx.state.scope, services).update(params.teamId, body) }),
     }),
     defineRoute({
       method: 'delete', path: '/orgs/:orgId/teams/:teamId', zone: 'org', tag: 'teams', summary: 'Delete a team (its people stay in the org)',
       params: teamParams,
       responses: noContent,
       handler: async ({ params, ctx }) => {
-        await new TeamsService(ctx.state.scope).delete(params.teamId);
+        await new TeamsService(ctx.state.scope, services).delete(params.teamId);
         return { status: 204 };
       },
     }),

@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import type { Team } from './team.entity.ts';
 import { TeamsRepository } from './teams.repository.ts';
@@ -35,10 +36,12 @@ export async function loadTeam(teams: TeamsRepository, teamId: string): Promise<
 export class TeamsService {
   readonly #scope: OrgScope;
   readonly #teams: TeamsRepository;
+  readonly #plans: PlanDeps;
 
-  constructor(scope: OrgScope) {
+  constructor(scope: OrgScope, plans: PlanDeps) {
     this.#scope = scope;
     this.#teams = new TeamsRepository(scope.em);
+    this.#plans = plans;
   }
 
   async list(query: PageQuery): Promise<Page<TeamView>> {
@@ -54,6 +57,7 @@ export class TeamsService {
 
   async create(input: { name: string; description?: string }): Promise<TeamView> {
     this.#scope.authorize('teams:manage');
+    await new PlanGate(this.#scope, this.#plans).requireFeature('teams');
     let team: Team;
     try {
       team = await this.#teams.create({ orgId: this.#scope.orgId, name: input.name, description: input.description ?? null });
