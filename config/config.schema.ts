@@ -147,4 +147,7 @@ export const defaults = {
   gatewayOrgRateLimit: 1000,
   gatewayKeyRateLimit: 200,
   gatewayFailedAuthRateLimit: 20,
+  // Self-hosted (billing off): every org keeps every feature, as before billing existed.
+  defaultPlan: 'enterprise',
+  billingGraceDays: 7,
 } as const;
