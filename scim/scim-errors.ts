@@ -71,6 +71,9 @@ export function renderScimError(err: unknown): { status: number; body: ScimError
   if (err instanceof AppError) {
     if (err.status >= 500) return body(500, null, 'Something went wrong on our side.', true);
     const scimType = err.code in scimTypes ? scimTypes[err.code] : err.status === 400 ? 'invalidValue' : null;
+    // The plan's refusals (402 plan.seat_limit, 403 for a directory the plan disabled) have no
+    // scimType in RFC 7644 §3.12; the detail names the code so the IdP's log says which.
+    if (err.code.startsWith('plan.') && !err.detail.startsWith(err.code)) return body(err.status, null, `${err.code}: ${err.detail}`);
     return body(err.status, scimType, err.detail);
   }
   const http = httpError(err);

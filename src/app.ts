@@ -21,6 +21,7 @@ import { Mailer } from './modules/mail/mailer.ts';
 import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
+import { RetentionJob } from './modules/billing/retention.job.ts';
 import { MetadataRefresher } from './modules/connections/metadata-refresher.ts';
 import { EnterpriseSsoHook } from './oidc/interactions/enterprise-sso.ts';
 import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
@@ -49,6 +50,8 @@ import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { ApiKeyUsage } from './gateway/api-key-usage.ts';
 import { PlanCatalog } from './modules/billing/plans.ts';
 import { createStripeClient } from './modules/billing/stripe-client.ts';
+import { StripeWebhook } from './modules/billing/stripe-webhook.ts';
+import { stripeWebhookRoutes } from './modules/billing/stripe-webhook.routes.ts';
 
 export interface App {
   services: ApiServices;
@@ -62,6 +65,8 @@ export interface App {
   gateway: Gateway | undefined;
   /** The management API's API key usage counts (tests call flushOnce). */
   apiKeyUsage: ApiKeyUsage;
+  /** Deletes audit events past each org's plan retention (tests call runOnce). */
+  retention: RetentionJob;
   koa: Koa;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
@@ -134,6 +139,15 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: config.bodyLimit, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] });
   koa.use((ctx, next) => (ctx.path.startsWith('/api/') ? parseJson(ctx, next) : next()));
   koa.use(api.routes()).use(api.allowedMethods({ throw: true }));
+  // Stripe webhooks, outside /api: the signature covers the raw body, so no parser may run first.
+  // Billing off: not mounted (404).
+  if (services.stripe && config.stripeWebhookSecret) {
+    const webhook = new StripeWebhook({
+      db: database, stripe: services.stripe, logger, plans: services.plans, graceDays: config.billingGraceDays,
+      onPlanChange: async () => {},
+    });
+    koa.use(stripeWebhookRoutes({ stripe: services.stripe, secret: config.stripeWebhookSecret, webhook }).routes());
+  }
 
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
   koa.use(issuer.middleware());
@@ -159,10 +173,12 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(platformSignInRoutes(sso, { config, db: database, platform: services.platform, issuer }).routes());
   koa.use(ssoRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
   // SCIM 2.0 per directory: the customer's IdP pushes users and groups (scim/).
-  const scim = scimRoutes({ config, db: database, apiKeyTokens: services.apiKeyTokens, logger, sync: new DirectorySyncService({ db: database }) });
+  const scim = scimRoutes({ config, db: database, apiKeyTokens: services.apiKeyTokens, logger, sync: new DirectorySyncService({ db: database, plans: services }) });
   koa.use(scim.routes());
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
+  // Audit events past each org's plan retention, likewise (a checkpoint keeps the chain verifiable).
+  const retention = new RetentionJob({ db: database, logger, plans: services.plans, billing: services.billing });
   const metadataRefresher = new MetadataRefresher({
     db: database, platform: services.platform, logger, publicUrl: config.publicUrl, intervalMs: config.metadataRefreshMinutes * 60_000,
   });
@@ -189,12 +205,14 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     notifications,
     gateway,
     apiKeyUsage,
+    retention,
     koa,
     listen(port = config.port) {
       if (config.env !== 'test') outbox.start();
       apiKeyUsage.start();
       issuer.watch(10);
       if (config.env !== 'test') sweeper.start();
+      if (config.env !== 'test') retention.start();
       if (config.env !== 'test') metadataRefresher.start();
       return new Promise((resolve, reject) => {
         const server = koa.listen(port, config.host, () => resolve(server)).on('error', reject);
@@ -209,6 +227,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       await outbox.stop();
       issuer.stop();
       await sweeper.stop();
+      await retention.stop();
       await metadataRefresher.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })));
       await notifications.stop();

@@ -9,6 +9,7 @@ import { idpInitiatedPage } from './sso-views.ts';
 import { SsoError } from './sso-edge.ts';
 import type { SsoProfile } from './sso-profile.ts';
 import type { SsoRequestRow, SsoRequestsRepository } from './sso-requests.repository.ts';
+import { ssoDisabledByPlan } from '../modules/billing/plan-effects.ts';
 
 /** Who vouches for a verified profile: an org's connection, or a platform-wide provider. */
 export type SsoSource = { kind: 'connection'; connection: Connection } | { kind: 'platform'; provider: 'google' | 'github' };
@@ -76,7 +77,7 @@ export class SsoLogins {
     const ticket = ctx.cookies.get(ticketCookie, { signed: true });
     const row = ticket ? await this.#requests.findTicket(ticket) : null;
     const connection = row?.connection_id ? await this.#deps.platform.findConnection(row.connection_id) : null;
-    if (!row || !connection?.active) {
+    if (!row || !connection?.active || connection.planDisabledAt) {
       if (ticket) ctx.cookies.set(ticketCookie, null, { path: '/interaction' });
       return false;
     }
@@ -105,6 +106,8 @@ export class SsoLogins {
     }
     const connection = await this.#deps.platform.findConnection(row.connection_id);
     if (!connection?.active) throw new InteractionError(403, 'This SSO connection is no longer active. Contact your administrator.');
+    // Kept through a downgrade but not usable: checked last, before anything is provisioned.
+    if (connection.planDisabledAt) throw new InteractionError(403, ssoDisabledByPlan);
     // Checked before provisioning: a refused sign-in leaves no membership behind.
     const named = details.params.organization;
     if (typeof named === 'string' && named && named !== connection.orgId && named !== (await this.#deps.platform.orgSlug(connection.orgId))) {

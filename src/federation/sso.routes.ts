@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { formBody, forms, hostedPages, InteractionError } from '../oidc/interactions/flow.ts';
+import { ssoDisabledByPlan } from '../modules/billing/plan-effects.ts';
 import { chooserPage } from './sso-views.ts';
 import { ssoRejections, type SsoDeps, type SsoEdge } from './sso-edge.ts';
 
@@ -43,6 +44,7 @@ export function ssoRoutes(deps: SsoDeps, edges: { saml: SsoEdge; oidc: SsoEdge }
     const id = connectionId.safeParse(ctx.params.connectionId);
     const connection = id.success ? await deps.platform.findConnection(id.data) : null;
     if (!connection?.active) throw new InteractionError(404, 'This single sign-on connection does not exist or is not active.');
+    if (connection.planDisabledAt) throw new InteractionError(403, ssoDisabledByPlan);
     await edges[connection.type].start(ctx, connection, details.uid);
   });
 

@@ -19,7 +19,7 @@ let sync: DirectorySyncService;
 
 beforeAll(async () => {
   t = await startApp();
-  sync = new DirectorySyncService({ db: t.db });
+  sync = new DirectorySyncService({ db: t.db, plans: t.app.services });
 });
 afterAll(() => t.close());
 

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import type { Database } from '../../db/database.ts';
+import { ForbiddenError } from '../../errors.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import { OrgScope } from '../scope.ts';
 import * as groups from './directory-group-sync.ts';
 import type {
@@ -10,6 +12,17 @@ import * as users from './directory-user-sync.ts';
 
 export interface DirectorySyncDeps {
   db: Database;
+  plans: PlanDeps;
+}
+
+/**
+ * A directory the org's plan no longer covers (no SCIM): its rows are kept, but the IdP may
+ * neither read nor change anything until the plan includes SCIM again. 403, not 402: the IdP
+ * cannot pay; the detail names the plan code for whoever reads the IdP's provisioning log.
+ */
+export function directoryDisabledByPlan(): ForbiddenError {
+  return new ForbiddenError('plan.feature_unavailable',
+    'plan.feature_unavailable: this directory is disabled because the organization\'s plan does not include SCIM; its data is kept and provisioning resumes when the plan includes SCIM again.');
 }
 
 /**
@@ -42,7 +55,7 @@ export class DirectorySyncService {
   }
 
   createUser(dir: DirectoryContext, input: DirectoryUserInput): Promise<DirectoryUserRecord> {
-    return this.#run(dir, (scope) => users.createUser(scope, dir, input));
+    return this.#run(dir, (scope, gate) => users.createUser(scope, dir, input, gate));
   }
 
   getUser(dir: DirectoryContext, id: string): Promise<{ user: DirectoryUserRecord; groups: GroupRef[] }> {
@@ -54,7 +67,7 @@ export class DirectorySyncService {
   }
 
   replaceUser(dir: DirectoryContext, id: string, input: DirectoryUserInput, ifVersion?: number): Promise<DirectoryUserRecord> {
-    return this.#run(dir, (scope) => users.replaceUser(scope, dir, id, input, ifVersion));
+    return this.#run(dir, (scope, gate) => users.replaceUser(scope, dir, id, input, gate, ifVersion));
   }
 
   deleteUser(dir: DirectoryContext, id: string, ifVersion?: number): Promise<void> {
@@ -87,7 +100,16 @@ export class DirectorySyncService {
 
   get deps(): DirectorySyncDeps { return this.#deps; }
 
-  #run<T>(dir: DirectoryContext, fn: (scope: OrgScope) => Promise<T>): Promise<T> {
-    return this.#deps.db.inOrg(dir.orgId, (em) => fn(directoryScope(dir, em)));
+  /**
+   * Every request checks the plan live, in its own transaction: a plan that lapsed (a grace
+   * period ended) stops the directory before plan-effects marks it.
+   */
+  #run<T>(dir: DirectoryContext, fn: (scope: OrgScope, gate: PlanGate) => Promise<T>): Promise<T> {
+    return this.#deps.db.inOrg(dir.orgId, async (em) => {
+      const scope = directoryScope(dir, em);
+      const gate = new PlanGate(scope, this.#deps.plans);
+      if (!(await gate.entitlements()).plan.features.has('scim')) throw directoryDisabledByPlan();
+      return fn(scope, gate);
+    });
   }
 }

@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { recordAudit, recordAudits } from '../audit/audit.recorder.ts';
+import type { PlanGate } from '../billing/plan-gate.ts';
+import { MembersRepository } from '../members/members.repository.ts';
 import type { OrgScope } from '../scope.ts';
 import { assertNotOwner, endMembership, reenableManaged } from './deprovisioning.ts';
 import { checkVersion, isUniqueViolation, isUuid, uniqueness, userNotFound } from './directory-errors.ts';
@@ -32,11 +34,12 @@ async function insertOrConflict<T>(write: () => Promise<T>): Promise<T> {
  * membership the person already had is kept as it is until their groups change. Few
  * statements, the audit last: it holds the org's chain head until commit.
  */
-export async function createUser(scope: OrgScope, dir: DirectoryContext, given: DirectoryUserInput): Promise<DirectoryUserRecord> {
+export async function createUser(scope: OrgScope, dir: DirectoryContext, given: DirectoryUserInput, gate: PlanGate): Promise<DirectoryUserRecord> {
   const input = { ...given, active: given.active ?? true };
   const email = linkEmail(input);
   const name = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || null);
   const { id: userId, managedBefore } = await accountFor(scope.em, dir.orgId, email, name);
+  if (input.active) await requireSeatFor(scope, gate, userId);
   if (!input.active) await assertNotOwner(scope, userId);
   const { user, memberRole } = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).insert(
     { id: uuidv7(), orgId: dir.orgId, directoryId: dir.directoryId, userId }, input, input.active ? dir.defaultRole : null));
@@ -48,6 +51,15 @@ export async function createUser(scope: OrgScope, dir: DirectoryContext, given: 
     ...(memberRole ? [{ type: 'member.added', target: { type: 'user', id: userId }, after: { role: memberRole, source: 'scim', directoryId: dir.directoryId } }] : []),
   ]);
   return user;
+}
+
+/**
+ * A person who is not yet a member takes a seat (plan.seat_limit otherwise). Thrown inside the
+ * directory's transaction, so an account accountFor just made is rolled back with it.
+ */
+async function requireSeatFor(scope: OrgScope, gate: PlanGate, userId: string): Promise<void> {
+  if (await new MembersRepository(scope.em).findByUser(userId)) return;
+  await gate.requireSeats(1);
 }
 
 async function load(scope: OrgScope, dir: DirectoryContext, id: string, lock = false): Promise<DirectoryUserRecord> {
@@ -76,13 +88,14 @@ export async function listUsers(scope: OrgScope, dir: DirectoryContext, query: L
  * membership (deprovisioning.ts); false → true restores it with the role and teams the person's
  * groups give. The linked account does not change with the email: the link was decided once.
  */
-export async function replaceUser(scope: OrgScope, dir: DirectoryContext, id: string, given: DirectoryUserInput, ifVersion?: number): Promise<DirectoryUserRecord> {
+export async function replaceUser(scope: OrgScope, dir: DirectoryContext, id: string, given: DirectoryUserInput, gate: PlanGate, ifVersion?: number): Promise<DirectoryUserRecord> {
   const current = await load(scope, dir, id, true);
   checkVersion(current.version, ifVersion);
   const input = { ...given, active: given.active ?? current.active };
   const suspending = current.active && !input.active;
   const restoring = !current.active && input.active;
   if (suspending) await assertNotOwner(scope, current.userId);
+  if (restoring) await requireSeatFor(scope, gate, current.userId);
   const updated = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).update(current.id, input));
   if (suspending) await endMembership(scope, current.userId, 'directory_suspended', false);
   if (restoring) await reenableManaged(scope, current.userId);

@@ -98,6 +98,8 @@ export interface DirectoryCredentialRow {
   org_id: string;
   default_role: string;
   token_hash: string | null;
+  /** Set while the org's plan lacks SCIM (billing/plan-effects.ts). */
+  plan_disabled_at: Date | string | null;
 }
 
 export class PlatformRepository {
@@ -225,7 +227,9 @@ export class PlatformRepository {
         `SELECT 1 FROM organizations o
            JOIN users u ON u.id = ?
            JOIN domains d ON d.org_id = o.id AND d.verified_at IS NOT NULL AND d.domain = split_part(lower(u.email), '@', 2)
-          WHERE o.id = ? AND o.sso_enforced`, [userId, orgId]);
+          WHERE o.id = ? AND o.sso_enforced
+            -- a plan without SSO (its connections plan-disabled) must not lock everyone out
+            AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.org_id = o.id AND c.plan_disabled_at IS NOT NULL)`, [userId, orgId]);
       return rows.length > 0;
     });
   }
@@ -315,7 +319,7 @@ export class PlatformRepository {
     return this.#db.asPlatform((em) => em.execute(
       `SELECT c.id, c.name, c.type, c.org_id, o.name AS org_name
          FROM domains d
-         JOIN connections c ON c.org_id = d.org_id AND c.active
+         JOIN connections c ON c.org_id = d.org_id AND c.active AND c.plan_disabled_at IS NULL
          JOIN organizations o ON o.id = d.org_id
         WHERE d.domain = ? AND d.verified_at IS NOT NULL
         ORDER BY c.created_at, c.id`,
@@ -330,7 +334,7 @@ export class PlatformRepository {
   findDirectoryCredential(directoryId: string): Promise<DirectoryCredentialRow | null> {
     return this.#db.asPlatform(async (em) => {
       const rows = await em.execute<DirectoryCredentialRow[]>(
-        'SELECT id, org_id, default_role, token_hash FROM directories WHERE id = ?', [directoryId]);
+        'SELECT id, org_id, default_role, token_hash, plan_disabled_at FROM directories WHERE id = ?', [directoryId]);
       return rows[0] ?? null;
     });
   }
