@@ -21,6 +21,7 @@ import { Mailer } from './modules/mail/mailer.ts';
 import { appOutboxDispatcher } from './modules/mail/outbox.dispatcher.ts';
 import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
+import { applyPlanEffects } from './modules/billing/plan-effects.ts';
 import { RetentionJob } from './modules/billing/retention.job.ts';
 import { MetadataRefresher } from './modules/connections/metadata-refresher.ts';
 import { EnterpriseSsoHook } from './oidc/interactions/enterprise-sso.ts';
@@ -144,7 +145,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   if (services.stripe && config.stripeWebhookSecret) {
     const webhook = new StripeWebhook({
       db: database, stripe: services.stripe, logger, plans: services.plans, graceDays: config.billingGraceDays,
-      onPlanChange: async () => {},
+      onPlanChange: applyPlanEffects,
     });
     koa.use(stripeWebhookRoutes({ stripe: services.stripe, secret: config.stripeWebhookSecret, webhook }).routes());
   }
