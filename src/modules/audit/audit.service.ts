@@ -4,7 +4,7 @@ import { toPage, type Page } from '../../http/pagination.ts';
 import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import { contentTypes, exportStream, type ExportFormat } from './audit-export.ts';
-import { walkChain, type ChainReport } from './audit-verify.ts';
+import { chainReaderIn, walkChain, type ChainReport } from './audit-verify.ts';
 import { auditEventView, type AuditEventView } from './audit-view.ts';
 import { AuditRepository, type AuditFilter } from './audit.repository.ts';
 
@@ -41,7 +41,7 @@ export class AuditService {
    */
   async verify(): Promise<ChainReport> {
     this.#scope.authorize('audit:read');
-    return walkChain(this.#audit);
+    return walkChain(chainReaderIn(this.#scope.em, this.#scope.orgId));
   }
 
   /**
