@@ -10,6 +10,7 @@ import { serviceAccountClientId } from '../modules/service-accounts/service-acco
 import { UsersRepository } from '../modules/users/users.repository.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { logoutPage, signedOutPage } from './interactions/views.ts';
+import type { PlanDeps } from '../modules/billing/plan-gate.ts';
 import { GrantClaims } from './org-claims.ts';
 import { refreshWithOrgSwitch } from './org-switch.ts';
 import { tokenExchange, tokenExchangeGrantType, tokenExchangeParameters } from './token-exchange.ts';
@@ -25,6 +26,9 @@ export interface IssuerDeps {
   serviceAccountClients: ServiceAccountClients;
   /** The route policy's product permissions: tokens' `permissions` claim includes them. */
   productPermissions: ProductPermissions;
+  /** The plans and whether billing is on: tokens' `plan` and `features` claims. */
+  plans: PlanDeps['plans'];
+  billing: boolean;
 }
 
 /**
@@ -68,7 +72,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
   const secure = config.publicUrl.startsWith('https://');
   const resources = new Set([managementApiResource(config), gatewayResource(config)]);
 
-  const claims = new GrantClaims(db, (grantId) => deps.platform.findGrantOrg(grantId), deps.productPermissions);
+  const claims = new GrantClaims(db, (grantId) => deps.platform.findGrantOrg(grantId), deps.productPermissions, deps);
   const resourceServer = (resource: string): ResourceServer => {
     if (!resources.has(resource)) throw new errors.InvalidTarget('unknown resource');
     return { scope: 'api', audience: resource, accessTokenTTL: accessTokenTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
@@ -91,7 +95,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
       openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name'],
-      org: ['org_id', 'org_slug', 'org_role', 'permissions', 'teams'],
+      org: ['org_id', 'org_slug', 'org_role', 'permissions', 'teams', 'plan', 'features'],
     },
     scopes: ['openid', 'offline_access', 'email', 'profile', 'org'],
     // Only the algorithms Gatehouse signs with; `none` and symmetric ones are never accepted.
