@@ -3,6 +3,8 @@ import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
 import { startStripe, type StripeStandIn } from '../helpers/stripe-stand-in.ts';
 import { BillingRepository, type OrgBillingRow } from '../../src/modules/billing/billing.repository.ts';
 import { stripeApiVersion } from '../../src/modules/billing/stripe-client.ts';
+import { assertSeatsAvailable, entitlementsOf } from '../../src/modules/billing/entitlements.ts';
+import { OrgScope } from '../../src/modules/scope.ts';
 
 // The billing API against a local Stripe stand-in (STRIPE_API_BASE): the org's plan, Checkout
 // and the Billing Portal, owner only; and the same API with billing off (self-hosted).
@@ -188,5 +190,59 @@ describe('refusals', () => {
     expect(checkout.body.code).toBe('billing.off');
     expect(portal.body.code).toBe('billing.off');
     expect(checkout.body.detail).toMatch(/STRIPE_SECRET_KEY/);
+  });
+});
+
+describe('entitlements', () => {
+  const meta = { ip: null, userAgent: 'billing test', requestId: null };
+  const store = (org: TestOrg, plan: string, status: string, graceUntil: Date | null = null) => t.db.inOrg(org.orgId, (em) => em.execute(
+    `INSERT INTO org_billing (org_id, plan, status, current_period_end, grace_until) VALUES (?, ?, ?, ?, ?)`,
+    [org.orgId, plan, status, new Date('2031-01-31T00:00:00Z'), graceUntil]));
+  const planOf = async (org: TestOrg, app = t) => app.db.inOrg(org.orgId, (em) =>
+    entitlementsOf(new OrgScope(org.orgId, em, null, meta), app.app.services.plans, app.app.services.billing));
+
+  test('an active subscription gives its plan and period end', async () => {
+    const org = await createOrg(t);
+    await store(org, 'team', 'active');
+    const res = await org.owner.api('GET', billing(org));
+    expect(res.body).toMatchObject({ plan: 'team', status: 'active', seats: { used: 1, allowed: 50 }, periodEnd: '2031-01-31T00:00:00.000Z' });
+  });
+
+  test.each([
+    ['past_due within grace', 'team', 'past_due', new Date(Date.now() + 86400_000)],
+    ['past_due after grace', 'free', 'past_due', new Date(Date.now() - 1000)],
+    ['canceled', 'free', 'canceled', null],
+    ['incomplete', 'free', 'incomplete', null],
+    ['trialing', 'team', 'trialing', null],
+  ] as const)('a team subscription %s → %s', async (_name, expected, status, grace) => {
+    const org = await createOrg(t);
+    await store(org, 'team', status, grace);
+    expect((await planOf(org)).plan.key).toBe(expected);
+  });
+
+  test('a plan no longer in the file falls back to free', async () => {
+    const org = await createOrg(t);
+    await store(org, 'gold-legacy', 'active');
+    expect((await planOf(org)).plan.key).toBe('free');
+  });
+
+  test('billing off ignores any stored subscription: the self-hosted plan', async () => {
+    const org = await createOrg(offline);
+    await offline.db.inOrg(org.orgId, (em) => em.execute(`INSERT INTO org_billing (org_id, plan, status) VALUES (?, 'free', 'canceled')`, [org.orgId]));
+    expect(await planOf(org, offline)).toMatchObject({ plan: { key: 'enterprise' }, status: 'canceled', billing: false });
+  });
+
+  test('the seat limit counts members plus pending invitations and throws 402 plan.seat_limit past it', async () => {
+    const org = await createOrg(t);
+    await store(org, 'starter', 'active');
+    const invited = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: `seat-${Date.now()}@example.test`, role: 'member' });
+    expect(invited.status).toBe(201);
+    const check = (adding: number) => t.db.inOrg(org.orgId, async (em) => {
+      const scope = new OrgScope(org.orgId, em, null, meta);
+      await assertSeatsAvailable(scope, await entitlementsOf(scope, t.app.services.plans, true), adding);
+    });
+    // starter: 10 seats; the owner and the pending invitation take 2.
+    await expect(check(8)).resolves.toBeUndefined();
+    await expect(check(9)).rejects.toMatchObject({ status: 402, code: 'plan.seat_limit' });
   });
 });
