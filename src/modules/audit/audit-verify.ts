@@ -51,6 +51,8 @@ export async function walkChain(reader: ChainReader, pageSize = 1000): Promise<C
           expected = e.seq;
         }
       }
+      // Still there although the checkpoint says it was deleted: it cannot link to the checkpoint.
+      if (e.seq < expected) return broken(checked, e.seq, e.id, 'link_broken');
       if (e.seq !== expected) return broken(checked, expected, null, 'missing_event');
       if (e.prevHash !== prevHash) return broken(checked, e.seq, e.id, 'link_broken');
       if (chainHash(prevHash, e) !== e.hash) return broken(checked, e.seq, e.id, 'content_changed');
