@@ -26,8 +26,10 @@ export interface SubscriptionState {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+// No conflict target: naming one needs SELECT on the table, which the platform role must not
+// have; the primary key is the table's only unique constraint, so the meaning is the same.
 const insertEvent = `INSERT INTO stripe_events (id, type, org_id, outcome, stripe_created_at, payload)
-  VALUES (?, ?, ?, ?, to_timestamp(?), ?::jsonb) ON CONFLICT (id) DO NOTHING`;
+  VALUES (?, ?, ?, ?, to_timestamp(?), ?::jsonb) ON CONFLICT DO NOTHING`;
 
 /** Inside one org's transaction (RLS: only that org's events and billing row). */
 export class StripeEventsRepository {
