@@ -128,6 +128,18 @@ describe('POST /billing/checkout', () => {
     expect((await row(org))?.stripe_customer_id).toBe(customersOf(org)[0]!.id);
   });
 
+  test('an org with a live subscription is sent to the portal: 409 billing.already_subscribed, nothing sent', async () => {
+    const org = await createOrg(t);
+    await t.db.inOrg(org.orgId, (em) => em.execute(
+      `INSERT INTO org_billing (org_id, plan, status, stripe_customer_id, stripe_subscription_id) VALUES (?, 'team', 'active', ?, ?)`,
+      [org.orgId, `cus_live${org.orgId.slice(0, 8)}`, `sub_live${org.orgId.slice(0, 8)}`]));
+    const before = stripe.requests.length;
+    const res = await org.owner.api('POST', `${billing(org)}/checkout`, { plan: 'enterprise' });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('billing.already_subscribed');
+    expect(stripe.requests.length).toBe(before);
+  });
+
   test('Stripe refusing the request: 502 billing.stripe_failed, nothing stored', async () => {
     const org = await createOrg(t);
     stripe.failures.set('/v1/customers', { status: 400, type: 'invalid_request_error', times: 1 });

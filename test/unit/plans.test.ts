@@ -18,7 +18,7 @@ function problemsOf(document: unknown, defaultPlan = 'free'): string[] {
   try {
     PlanCatalog.parse(document, defaultPlan);
   } catch (err) {
-    if (err instanceof PlanCatalogError) return err.problems;
+    if (err instanceof PlanCatalogError) return err.problems.map((p) => p.replace(/^GATEHOUSE_PLANS plans: /, ''));
     throw err;
   }
   return [];

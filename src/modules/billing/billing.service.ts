@@ -3,7 +3,7 @@ import { AppError, ConflictError } from '../../errors.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { OrgsRepository } from '../orgs/orgs.repository.ts';
 import type { OrgScope } from '../scope.ts';
-import { BillingRepository, type OrgBillingRow } from './billing.repository.ts';
+import { BillingRepository } from './billing.repository.ts';
 import { entitlementsOf } from './entitlements.ts';
 import type { Plan, PlanCatalog } from './plans.ts';
 import { callStripe, type StripeClient } from './stripe-client.ts';
@@ -23,6 +23,9 @@ export interface BillingSummary {
   periodEnd: Date | null;
   billing: boolean;
 }
+
+// 'incomplete' is left out: its first payment failed and it expires by itself; checkout may start over.
+const liveStatuses = new Set(['active', 'trialing', 'past_due', 'unpaid', 'paused']);
 
 function billingOff(): ConflictError {
   return new ConflictError('billing.off',
@@ -60,7 +63,13 @@ export class BillingService {
     this.#scope.authorize('billing:manage');
     const stripe = this.#stripe();
     const plan = this.#sellable(planKey);
-    const customerId = await this.#customer(stripe);
+    const row = await this.#billing.lockOrCreate(this.#scope.orgId, this.#deps.plans.free.key);
+    // A second Checkout would start a second subscription, billed beside the first: plan changes
+    // of a live subscription go through the Billing Portal.
+    if (row.stripe_subscription_id && liveStatuses.has(row.status)) {
+      throw new ConflictError('billing.already_subscribed', 'This organization already has a subscription: change its plan in the billing portal.');
+    }
+    const customerId = row.stripe_customer_id ?? await this.#createCustomer(stripe);
     const { publicUrl } = this.#deps;
     const session = await callStripe('start a checkout', () => stripe.checkout.sessions.create({
       mode: 'subscription',
@@ -112,13 +121,11 @@ export class BillingService {
   }
 
   /**
-   * The org's Stripe customer, created on first use. The org_billing row stays locked until this
-   * request's transaction ends, so concurrent first checkouts wait here and find the stored id
-   * instead of each creating a customer.
+   * The org's Stripe customer, made at its first checkout. The caller holds the org_billing row
+   * lock until this request's transaction ends, so concurrent first checkouts wait for it and
+   * find the stored id instead of each creating a customer.
    */
-  async #customer(stripe: StripeClient): Promise<string> {
-    const row: OrgBillingRow = await this.#billing.lockOrCreate(this.#scope.orgId, this.#deps.plans.free.key);
-    if (row.stripe_customer_id) return row.stripe_customer_id;
+  async #createCustomer(stripe: StripeClient): Promise<string> {
     const org = await new OrgsRepository(this.#scope.em).find(this.#scope.orgId);
     const params = { name: org?.name, metadata: { org_id: this.#scope.orgId } };
     // Should the checkout below fail, this transaction rolls back and the id is forgotten; the

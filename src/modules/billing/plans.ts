@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../../../config/config.loader.ts';
 import type { Config } from '../../../config/config.schema.ts';
 import { builtinRoleKeys } from '../roles/permissions.ts';
 
@@ -47,11 +48,10 @@ const planSchema = z.strictObject({
 
 const fileSchema = z.strictObject({ plans: z.array(planSchema).min(1) });
 
-export class PlanCatalogError extends Error {
-  readonly problems: string[];
+/** A configuration error (the plans file is configuration); each problem names the file. */
+export class PlanCatalogError extends ConfigError {
   constructor(source: string, problems: string[]) {
-    super(`invalid plans (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.problems = problems;
+    super(problems.map((p) => `GATEHOUSE_PLANS ${source}: ${p}`));
   }
 }
 
