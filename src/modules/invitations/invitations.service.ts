@@ -78,8 +78,8 @@ export class InvitationsService {
     await this.#checkNotMember(email);
     // The plan before any write: a pending invitation holds a seat (accepting it then adds none).
     const gate = new PlanGate(this.#scope, this.#deps.plans);
-    await gate.requireRole(input.role);
     await gate.requireSeats(1);
+    await gate.requireRole(input.role);
     await this.#retireExpired(email);
     const issued = issueInvitationToken();
     const invitation = await this.#uniquePending(() => this.#invitations.create({

@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import { applyPlanEffects } from '../../src/modules/billing/plan-effects.ts';
+import type { Connection } from '../../src/modules/connections/connection.entity.ts';
+import { OrgScope } from '../../src/modules/scope.ts';
+import { client, startApp, startAppAtPublicUrl, type Client, type TestApp } from '../helpers/app.ts';
+import { FormAgent } from '../helpers/browser.ts';
+import { freePort } from '../helpers/cli.ts';
+import { createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
+import { startIdp, type TestIdp } from '../helpers/oidc-idp.ts';
+import { createMember, redirectUri, relyingParty, testPassword, tokensFor } from '../helpers/sign-in.ts';
+import { refusalsOf, snapshot } from '../helpers/snapshot.ts';
+import { oidcConnection, verifiedDomain } from '../helpers/sso.ts';
+
+// Issue 7 item 4: the plan is enforced by the services with a clear answer and nothing written.
+// Billing is on (a Stripe key; Stripe itself is never called here), so an org without an
+// org_billing row is on free and a row set by SQL is its subscription: a plan change counts
+// from the next request (no cache). The shipped plans, plus "capped" (SSO and SCIM, 2 seats) so
+// a SCIM seat limit can be reached.
+
+const SCIM = 'application/scim+json';
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+let t: TestApp;
+let rp: oidc.Configuration;
+const expectRefused = refusalsOf(() => t);
+
+function plansFile(): string {
+  const capped = `
+  - key: capped
+    name: Capped
+    stripePriceId: price_capped_test
+    seats: 2
+    features: [sso, scim]
+    roles: [owner, admin, member]
+    auditRetentionDays: null
+    gateway: { orgRateLimit: 0, keyRateLimit: 0 }
+    apiKeyLimit: null
+`;
+  const path = join(mkdtempSync(join(tmpdir(), 'gh-plans-')), 'plans.yaml');
+  writeFileSync(path, readFileSync(new URL('../../config/plans.example.yaml', import.meta.url), 'utf8') + capped);
+  return path;
+}
+
+beforeAll(async () => {
+  t = await startAppAtPublicUrl({
+    STRIPE_SECRET_KEY: 'sk_test_enforcement', STRIPE_WEBHOOK_SECRET: 'whsec_enforcement', STRIPE_API_BASE: 'http://127.0.0.1:9',
+    GATEHOUSE_PLANS: plansFile(),
+  });
+  ({ rp } = await relyingParty(t));
+});
+afterAll(async () => t?.close());
+
+/** The org's subscription as the webhook would store it. */
+async function setPlan(org: TestOrg, plan: string, status = 'active'): Promise<void> {
+  await t.db.inOrg(org.orgId, (em) => em.execute(
+    `INSERT INTO org_billing (org_id, plan, status) VALUES (?, ?, ?)
+     ON CONFLICT (org_id) DO UPDATE SET plan = excluded.plan, status = excluded.status, updated_at = now()`, [org.orgId, plan, status]));
+}
+
+/** A plan change as subscription sync makes it: the row, then the effects, in the org's transaction. */
+async function changePlan(org: TestOrg, plan: string): Promise<void> {
+  await setPlan(org, plan);
+  await t.db.inOrg(org.orgId, (em) => applyPlanEffects(new OrgScope(org.orgId, em, null, { ip: null, userAgent: null, requestId: null }), t.app.services.plans.get(plan)!));
+}
+
+const auditTypes = (org: TestOrg, type: string) =>
+  t.db.inOrg(org.orgId, (em) => em.execute<{ target_id: string; after: any }[]>('SELECT target_id, after FROM audit_events WHERE type = ? ORDER BY seq', [type]));
+
+describe('seats', () => {
+  test('over the seat limit an invitation is refused with 402 plan.seat_limit, and nothing is written', async () => {
+    const org = await createOrg(t); // free: one seat, the owner's
+    const email = uniqueEmail('invitee');
+    const res = await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email, role: 'member' }), 402, 'plan.seat_limit');
+    expect(res.body.detail).toContain('Free');
+    const mail = await t.db.asPlatform((em) => em.execute('SELECT 1 FROM outbox_messages WHERE recipient = ?', [email]));
+    expect(mail).toEqual([]);
+  });
+
+  test('a pending invitation holds a seat: the next one past the plan\'s seats is refused', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'capped'); // 2 seats: the owner and one invitation
+    expect((await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: uniqueEmail(), role: 'member' })).status).toBe(201);
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: uniqueEmail(), role: 'member' }), 402, 'plan.seat_limit');
+  });
+
+  test('over the seat limit a SCIM create answers the SCIM error (402, detail naming plan.seat_limit) and writes nothing, account included', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'capped');
+    const dir = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/directories`, { name: 'IdP', defaultRole: 'member' });
+    expect(dir.status).toBe(201);
+    const scim = client(`${t.url}${new URL(dir.body.scimBaseUrl).pathname}`, dir.body.token);
+    const create = (email: string) => scim('POST', '/Users', JSON.stringify({ schemas: [USER], userName: email, emails: [{ value: email, primary: true }] }), { 'content-type': SCIM });
+    const first = await create(uniqueEmail('first'));
+    expect(first.status).toBe(201);
+
+    const email = uniqueEmail('second');
+    const before = await snapshot(t, org.orgId);
+    const refused = await create(email);
+    expect(refused.status).toBe(402);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/scim\+json/);
+    expect(refused.body).toMatchObject({ schemas: [ERROR], status: '402' });
+    expect(refused.body.scimType).toBeUndefined();
+    expect(refused.body.detail).toMatch(/^plan\.seat_limit: /);
+    expect(await snapshot(t, org.orgId)).toEqual(before);
+    expect(await t.db.withoutOrg((em) => em.execute('SELECT 1 FROM users WHERE email = ?', [email]))).toEqual([]);
+
+    // Suspending frees the seat; reactivating when it has been taken again is refused likewise.
+    const patch = (id: string, active: boolean) => scim('PATCH', `/Users/${id}`, JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active } }],
+    }), { 'content-type': SCIM });
+    expect((await patch(first.body.id, false)).status).toBe(200);
+    expect((await create(email)).status).toBe(201);
+    const beforeRestore = await snapshot(t, org.orgId);
+    const restore = await patch(first.body.id, true);
+    expect(restore.status).toBe(402);
+    expect(restore.body.detail).toMatch(/^plan\.seat_limit: /);
+    expect(await snapshot(t, org.orgId)).toEqual(beforeRestore);
+  });
+});
+
+describe('features, roles and limits', () => {
+  test('a feature outside the plan answers 402 plan.feature_unavailable naming the cheapest plan that has it; nothing written', async () => {
+    const org = await createOrg(t); // free
+    const api = org.owner.api;
+    const sso = await expectRefused(org, () => api('POST', `/api/v1/orgs/${org.orgId}/connections`, {
+      type: 'oidc', name: 'IdP', issuer: 'https://idp.example.test', clientId: 'c', clientSecret: 's',
+    }), 402, 'plan.feature_unavailable');
+    expect(sso.body.detail).toContain('Enterprise');
+    const teams = await expectRefused(org, () => api('POST', `/api/v1/orgs/${org.orgId}/teams`, { name: 'Ops' }), 402, 'plan.feature_unavailable');
+    expect(teams.body.detail).toContain('Starter');
+    await setPlan(org, 'starter');
+    expect((await api('POST', `/api/v1/orgs/${org.orgId}/teams`, { name: 'Ops' })).status).toBe(201);
+    const role = await expectRefused(org, () => api('POST', `/api/v1/orgs/${org.orgId}/roles`, { key: 'auditor', name: 'Auditor', permissions: ['audit:read'] }), 402, 'plan.feature_unavailable');
+    expect(role.body.detail).toContain('Team');
+    const exported = await expectRefused(org, () => api('GET', `/api/v1/orgs/${org.orgId}/audit-events?format=jsonl`), 402, 'plan.feature_unavailable');
+    expect(exported.body.detail).toContain('Team');
+    const dir = await expectRefused(org, () => api('POST', `/api/v1/orgs/${org.orgId}/directories`, { name: 'IdP', defaultRole: 'member' }), 402, 'plan.feature_unavailable');
+    expect(dir.body.detail).toContain('Enterprise');
+  });
+
+  test('a built-in role the plan lacks cannot be given by invitation or role change (402), one it has can', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'starter'); // owner, admin, member
+    const invite = await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: uniqueEmail(), role: 'viewer' }), 402, 'plan.feature_unavailable');
+    expect(invite.body.detail).toMatch(/viewer.*Team/);
+    const member = await createMember(t, [[org, 'member']]);
+    await expectRefused(org, () => org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/members/${member.id}`, { role: 'viewer' }), 402, 'plan.feature_unavailable');
+    expect((await org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/members/${member.id}`, { role: 'admin' })).status).toBeLessThan(300);
+  });
+
+  test('API keys past the plan\'s active key limit answer 402 plan.limit; a revoked key frees its place', async () => {
+    const org = await createOrg(t); // free: 2 active keys; the owner's is one
+    const second = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/api-keys`, { name: 'second', role: 'owner' });
+    expect(second.status).toBe(201);
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/api-keys`, { name: 'third', role: 'owner' }), 402, 'plan.limit');
+    expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/api-keys/${second.body.id}`)).status).toBe(200);
+    expect((await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/api-keys`, { name: 'third', role: 'owner' })).status).toBe(201);
+  });
+});
+
+describe('upgrades and downgrades', () => {
+  test('an upgrade (org_billing row change) unlocks SSO at once', async () => {
+    const org = await createOrg(t);
+    const create = () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/connections`, {
+      type: 'oidc', name: 'IdP', issuer: 'https://idp.example.test', clientId: 'c', clientSecret: 's',
+    });
+    expect((await create()).status).toBe(402);
+    await setPlan(org, 'enterprise');
+    const created = await create();
+    expect(created.status).toBe(201);
+    expect(created.body.disabledByPlan).toBe(false);
+  });
+
+  test('a downgrade disables the SSO connection without deleting it, logins through it are refused, and re-upgrading restores it', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'enterprise');
+    const domain = `d-${randomUUID().slice(0, 8)}.example.test`;
+    await verifiedDomain(t, org.orgId, domain);
+    const idpPort = await freePort();
+    const conn = await oidcConnection(t, org.orgId, { issuer: `http://127.0.0.1:${idpPort}`, clientId: 'gatehouse' }, 'upstream-secret');
+    const idp = await startIdp({ port: idpPort, clients: [{ client_id: 'gatehouse', client_secret: 'upstream-secret', redirect_uris: [`${t.url}/sso/oidc/${conn.id}/callback`] }] });
+    try {
+      await downgradeAndBack(org, conn, idp, domain);
+    } finally {
+      await idp.close();
+    }
+  });
+
+  async function downgradeAndBack(org: TestOrg, conn: Connection, idp: TestIdp, domain: string): Promise<void> {
+    const email = `p-${randomUUID().slice(0, 6)}@${domain}`;
+    idp.accounts.set(email, { email, email_verified: true });
+
+    // A login started before the downgrade, finished after it: refused at the callback.
+    idp.nextAccount = email;
+    const started = await ssoLogin(conn, email, true);
+    await changePlan(org, 'team');
+    const kept = await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/connections/${conn.id}`);
+    expect(kept.status).toBe(200);
+    expect(kept.body).toMatchObject({ id: conn.id, active: true, disabledByPlan: true });
+    const before = await snapshot(t, org.orgId);
+    const refused = await started.finish();
+    expect(refused.status).toBe(403);
+    expect(refused.html).toContain('plan does not include SSO');
+    expect(await snapshot(t, org.orgId)).toEqual(before);
+    expect((await auditTypes(org, 'connection.plan_disabled')).map((e) => e.target_id)).toEqual([conn.id]);
+    // Switching it off stays allowed; switching it on is a plan question.
+    expect((await org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/connections/${conn.id}`, { active: false })).status).toBe(200);
+    await expectRefused(org, () => org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/connections/${conn.id}`, { active: true }), 402, 'plan.feature_unavailable');
+
+    await changePlan(org, 'enterprise');
+    expect((await org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/connections/${conn.id}`, { active: true })).status).toBe(200);
+    expect((await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/connections/${conn.id}`)).body.disabledByPlan).toBe(false);
+    idp.nextAccount = email;
+    const tokens = await (await ssoLogin(conn, email, false)).redeem();
+    expect(tokens.claims()).toMatchObject({ email, org_id: org.orgId, plan: 'enterprise' });
+    expect((await auditTypes(org, 'connection.plan_enabled')).map((e) => e.target_id)).toEqual([conn.id]);
+  }
+
+  test('a downgrade disables the SCIM directory (403 SCIM error, data kept); re-upgrading restores it', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'enterprise');
+    const dir = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/directories`, { name: 'IdP', defaultRole: 'member' });
+    const scim: Client = client(`${t.url}${new URL(dir.body.scimBaseUrl).pathname}`, dir.body.token);
+    const email = uniqueEmail('scim');
+    expect((await scim('POST', '/Users', JSON.stringify({ schemas: [USER], userName: email }), { 'content-type': SCIM })).status).toBe(201);
+
+    await changePlan(org, 'team');
+    const before = await snapshot(t, org.orgId);
+    const refused = await scim('GET', '/Users');
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ schemas: [ERROR], status: '403' });
+    expect(refused.body.detail).toMatch(/^plan\.feature_unavailable: .*SCIM/);
+    expect((await scim('POST', '/Users', JSON.stringify({ schemas: [USER], userName: uniqueEmail() }), { 'content-type': SCIM })).status).toBe(403);
+    expect(await snapshot(t, org.orgId)).toEqual(before);
+    expect((await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/directories/${dir.body.id}`)).body.disabledByPlan).toBe(true);
+
+    await changePlan(org, 'enterprise');
+    const listed = await scim('GET', '/Users');
+    expect(listed.status).toBe(200);
+    expect(listed.body.totalResults).toBe(1);
+  });
+
+  test('applyPlanEffects is idempotent: the same plan again changes and records nothing', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'enterprise');
+    await oidcConnection(t, org.orgId, { issuer: 'https://idp.example.test', clientId: 'gatehouse' }, 'upstream-secret');
+    await changePlan(org, 'free');
+    const before = await snapshot(t, org.orgId);
+    await changePlan(org, 'free');
+    expect(await snapshot(t, org.orgId)).toEqual(before);
+  });
+});
+
+test('tokens carry the org\'s plan and features, read at issue', async () => {
+  const org = await createOrg(t);
+  await setPlan(org, 'team');
+  const person = await createMember(t, [[org, 'member']]);
+  const claims = (await tokensFor(t, rp, {}, { email: person.email, password: testPassword })).claims();
+  expect(claims).toMatchObject({ org_id: org.orgId, plan: 'team', features: ['audit_export', 'custom_roles', 'teams'] });
+  await setPlan(org, 'team', 'canceled'); // a lapsed subscription is free from the next token
+  const after = (await tokensFor(t, rp, {}, { email: person.email, password: testPassword })).claims();
+  expect(after).toMatchObject({ plan: 'free', features: [] });
+});
+
+test('billing off: GATEHOUSE_DEFAULT_PLAN decides, and its seat limit blocks an invitation', async () => {
+  const free = await startApp({ GATEHOUSE_DEFAULT_PLAN: 'free' });
+  try {
+    const org = await createOrg(free);
+    const res = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: uniqueEmail(), role: 'member' });
+    expect(res.status).toBe(402);
+    expect(res.body.code).toBe('plan.seat_limit');
+    expect(await free.db.inOrg(org.orgId, (em) => em.execute('SELECT 1 FROM invitations'))).toEqual([]);
+  } finally {
+    await free.close();
+  }
+});
+
+// --- SSO through the upstream IdP, with a browser per origin ---------------------------------
+
+type Page = Awaited<ReturnType<FormAgent['request']>>;
+
+class Browser {
+  readonly #jars = new Map<string, FormAgent>();
+
+  get(url: string): Promise<Page> {
+    const origin = new URL(url).origin;
+    if (!this.#jars.has(origin)) this.#jars.set(origin, new FormAgent());
+    return this.#jars.get(origin)!.request(url);
+  }
+
+  async go(url: string, stop: (location: string) => boolean = () => false): Promise<Page> {
+    let page = await this.get(url);
+    while (page.location && [302, 303].includes(page.status) && !page.location.startsWith(redirectUri) && !stop(page.location)) {
+      page = await this.get(page.location);
+    }
+    return page;
+  }
+}
+
+/** Starts a login_hint sign-in; `pause` stops where the IdP sends the browser back to Gatehouse. */
+async function ssoLogin(conn: Connection, email: string, pause: boolean) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: redirectUri, scope: 'openid email org', code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256', state, nonce, login_hint: email,
+  });
+  const browser = new Browser();
+  const atCallback = (l: string) => l.startsWith(`${t.url}/sso/oidc/${conn.id}/callback`);
+  const page = await browser.go(url.href, pause ? atCallback : undefined);
+  return {
+    finish: () => browser.go(page.location!),
+    redeem: () => {
+      if (!page.location?.startsWith(redirectUri)) throw new Error(`sign-in did not return to the client (${page.status}):\n${page.html.slice(0, 600)}`);
+      return oidc.authorizationCodeGrant(rp, new URL(page.location), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    },
+  };
+}
