@@ -3,6 +3,7 @@ import pg from 'pg';
 import Stripe from 'stripe';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { createOrg, type TestOrg } from '../helpers/factories.ts';
+import { oidcConnection } from '../helpers/sso.ts';
 import { startStripe, type StripeStandIn } from '../helpers/stripe-stand-in.ts';
 import { asDatabaseOwner } from '../helpers/superuser.ts';
 import { BillingRepository, type OrgBillingRow } from '../../src/modules/billing/billing.repository.ts';
@@ -249,6 +250,20 @@ describe('plan changes', () => {
     expect((await deliver(event('checkout.session.completed', session))).body.outcome).toBe('processed');
     expect(await summary(org)).toMatchObject({ plan: 'enterprise', status: 'active' });
     expect((await org.owner.api('POST', teams, { name: 'After' })).status).toBe(201);
+  });
+
+  test('a downgrade by webhook disables the SSO connection without deleting it; a new subscription brings it back', async () => {
+    const { org, customer, sub } = await subscribedOrg('price_enterprise_example');
+    const conn = await oidcConnection(t, org.orgId, { issuer: 'https://idp.example.test', clientId: 'gatehouse' }, 'upstream-secret');
+    const connection = () => org.owner.api('GET', `/api/v1/orgs/${org.orgId}/connections/${conn.id}`);
+    const ended = stripe.setSubscription({ id: sub.id as string, customer, status: 'canceled', priceId: 'price_enterprise_example' });
+    await deliver(event('customer.subscription.deleted', ended));
+    expect(await connection()).toMatchObject({ status: 200, body: { id: conn.id, active: true, disabledByPlan: true } });
+
+    const renewed = stripe.setSubscription({ customer, status: 'active', priceId: 'price_enterprise_example' });
+    await deliver(event('customer.subscription.created', renewed));
+    expect(await summary(org)).toMatchObject({ plan: 'enterprise', status: 'active' });
+    expect((await connection()).body.disabledByPlan).toBe(false);
   });
 
   test('a checkout naming an org linked to another customer is stored, ignored, and changes nothing', async () => {
