@@ -27,7 +27,7 @@ const guards = [
      IF current_user = 'gatehouse_app' AND NOT EXISTS (
        SELECT 1 FROM audit_checkpoints c WHERE c.org_id = OLD.org_id AND c.seq >= OLD.seq
      ) THEN
-       RAISE EXCEPTION 'audit event % of org % is not covered by a retention checkpoint', OLD.seq, OLD.org_id
+       RAISE EXCEPTION 'permission denied for audit event % of org %: not covered by a retention checkpoint', OLD.seq, OLD.org_id
          USING ERRCODE = 'insufficient_privilege';
      END IF;
      RETURN OLD;
@@ -38,7 +38,7 @@ const guards = [
   `CREATE FUNCTION gatehouse_audit_checkpoint_forward() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
      IF NEW.seq < OLD.seq OR NEW.org_id <> OLD.org_id THEN
-       RAISE EXCEPTION 'an audit checkpoint only moves forward' USING ERRCODE = 'insufficient_privilege';
+       RAISE EXCEPTION 'permission denied: an audit checkpoint only moves forward' USING ERRCODE = 'insufficient_privilege';
      END IF;
      RETURN NEW;
    END $$`,
