@@ -38,6 +38,11 @@ async function seed(org: TestOrg): Promise<void> {
     const workspace = uuidv7();
     await em.execute(`INSERT INTO workspaces (id, org_id, name) VALUES (?, ?, 'Production')`, [workspace, org.orgId]);
     await em.execute('INSERT INTO workspace_members (org_id, workspace_id, user_id) VALUES (?, ?, ?)', [org.orgId, workspace, member.userId]);
+    await em.execute(`INSERT INTO org_billing (org_id, plan, status) VALUES (?, 'team', 'active')`, [org.orgId]);
+    await em.execute(`INSERT INTO audit_checkpoints (org_id, seq, hash) VALUES (?, 0, repeat('0', 64))`, [org.orgId]);
+    await em.execute(
+      `INSERT INTO stripe_events (id, type, org_id, outcome, stripe_created_at, payload) VALUES (?, 'invoice.paid', ?, 'processed', now(), '{}')`,
+      [`evt_${uuidv7().replace(/-/g, '')}`, org.orgId]);
     em.create(Invitation, {
       id: uuidv7(), orgId: org.orgId, email: `x-${uuidv7()}@example.test`, role: 'member', tokenHash: uuidv7(),
       status: 'pending', expiresAt: new Date(Date.now() + 3600_000),
