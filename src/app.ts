@@ -156,7 +156,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // upstream OIDC callbacks) and their hand-off back into the hosted sign-in.
   const interactionDeps = { config, db: database, platform: services.platform, issuer };
   const ssoRequests = new SsoRequestsRepository(database);
-  const logins = new SsoLogins(interactionDeps, ssoRequests);
+  const logins = new SsoLogins(interactionDeps, ssoRequests, services);
   const enterpriseSso = new EnterpriseSsoHook();
   enterpriseSso.use(homeRealmDiscovery(services.platform), (ctx, details) => logins.pickUpIdpInitiated(ctx, details));
   koa.use(interactionRoutes(interactionDeps, enterpriseSso).routes());

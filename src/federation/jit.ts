@@ -1,5 +1,8 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import type { Database } from '../db/database.ts';
+import { PaymentRequiredError } from '../errors.ts';
+import { ssoDisabledByPlan } from '../modules/billing/plan-effects.ts';
+import { PlanGate, type PlanDeps } from '../modules/billing/plan-gate.ts';
 import { recordAudit } from '../modules/audit/audit.recorder.ts';
 import type { Connection, RoleRule } from '../modules/connections/connection.entity.ts';
 import type { Membership } from '../modules/members/membership.entity.ts';
@@ -23,12 +26,15 @@ import type { SsoProfile } from './sso-profile.ts';
  * The membership is made on first login (source `sso`, the connection's default role), and the
  * connection's group rules are applied at every login.
  */
-export async function provisionSsoLogin(db: Database, connection: Connection, profile: SsoProfile, meta: RequestMeta): Promise<{ userId: string }> {
+export async function provisionSsoLogin(db: Database, connection: Connection, profile: SsoProfile, meta: RequestMeta, plans: PlanDeps): Promise<{ userId: string }> {
   return db.inOrg(connection.orgId, async (em) => {
     const scope = new OrgScope(connection.orgId, em, null, meta);
+    const gate = new PlanGate(scope, plans);
+    // Live, in the login's transaction: a plan that lapsed stops SSO before plan-effects marks the connection.
+    if (!(await gate.entitlements()).plan.features.has('sso')) throw new SsoError(403, 'plan.feature_unavailable', ssoDisabledByPlan);
     const user = await userFor(em, connection, profile);
     if (user.disabledAt) throw new SsoError(403, 'user.disabled', 'This account has been disabled. Contact your administrator.');
-    const membership = await applyMembership(scope, connection, user.id, profile.groups);
+    const membership = await applyMembership(scope, connection, user.id, profile.groups, gate);
     await applyTeamRules(scope, connection.roleRules, user.id, profile.groups);
     await recordAudit(scope, {
       type: 'sso.login', target: { type: 'user', id: user.id },
@@ -79,7 +85,7 @@ function ruledRole(rules: RoleRule[], groups: string[]): string | null {
   return rule && 'role' in rule ? rule.role : null;
 }
 
-async function applyMembership(scope: OrgScope, connection: Connection, userId: string, groups: string[]): Promise<Membership> {
+async function applyMembership(scope: OrgScope, connection: Connection, userId: string, groups: string[], gate: PlanGate): Promise<Membership> {
   const members = new MembersRepository(scope.em);
   const role = ruledRole(connection.roleRules, groups);
   const existing = await members.lockByUser(userId);
@@ -87,6 +93,12 @@ async function applyMembership(scope: OrgScope, connection: Connection, userId: 
     if (await suspendedByDirectory(scope.em, userId)) {
       throw new SsoError(403, 'member.suspended', 'Your access to this organization has been suspended by its directory. Contact your administrator.');
     }
+    // A first login takes a seat (JIT); the whole login is refused, nothing provisioned, when none is left.
+    await gate.requireSeats(1).catch((err: unknown) => {
+      throw err instanceof PaymentRequiredError
+        ? new SsoError(403, 'plan.seat_limit', 'Your organization has no seat left on its plan for a new member. Contact your administrator.')
+        : err;
+    });
     const created = await members.create({ orgId: scope.orgId, userId, role: role ?? connection.defaultRole, source: 'sso' });
     await recordAudit(scope, { type: 'member.added', target: { type: 'user', id: userId }, after: { role: created.role, source: 'sso', connectionId: connection.id } });
     return created;

@@ -10,6 +10,7 @@ import { SsoError } from './sso-edge.ts';
 import type { SsoProfile } from './sso-profile.ts';
 import type { SsoRequestRow, SsoRequestsRepository } from './sso-requests.repository.ts';
 import { ssoDisabledByPlan } from '../modules/billing/plan-effects.ts';
+import type { PlanDeps } from '../modules/billing/plan-gate.ts';
 
 /** Who vouches for a verified profile: an org's connection, or a platform-wide provider. */
 export type SsoSource = { kind: 'connection'; connection: Connection } | { kind: 'platform'; provider: 'google' | 'github' };
@@ -29,11 +30,13 @@ export class SsoLogins {
   readonly flow: InteractionFlow;
   readonly #deps: InteractionDeps;
   readonly #requests: SsoRequestsRepository;
+  readonly #plans: PlanDeps;
 
-  constructor(deps: InteractionDeps, requests: SsoRequestsRepository) {
+  constructor(deps: InteractionDeps, requests: SsoRequestsRepository, plans: PlanDeps) {
     this.#deps = deps;
     this.flow = new InteractionFlow(deps);
     this.#requests = requests;
+    this.#plans = plans;
   }
 
   /** `requestId` is the request the IdP answered (null: an IdP-initiated SAML login). Redirects the browser. */
@@ -113,7 +116,7 @@ export class SsoLogins {
     if (typeof named === 'string' && named && named !== connection.orgId && named !== (await this.#deps.platform.orgSlug(connection.orgId))) {
       throw new InteractionError(403, 'Your company account signs you in to another organization than the one this application asked for.');
     }
-    const { userId } = await provisionSsoLogin(this.#deps.db, connection, profile, requestMeta(ctx));
+    const { userId } = await provisionSsoLogin(this.#deps.db, connection, profile, requestMeta(ctx), this.#plans);
     await this.flow.finish(ctx, details, userId, connection.orgId, { connectionId: connection.id, orgId: connection.orgId });
   }
 }

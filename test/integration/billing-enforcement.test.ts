@@ -181,14 +181,27 @@ describe('upgrades and downgrades', () => {
     await setPlan(org, 'enterprise');
     const domain = `d-${randomUUID().slice(0, 8)}.example.test`;
     await verifiedDomain(t, org.orgId, domain);
-    const idpPort = await freePort();
-    const conn = await oidcConnection(t, org.orgId, { issuer: `http://127.0.0.1:${idpPort}`, clientId: 'gatehouse' }, 'upstream-secret');
-    const idp = await startIdp({ port: idpPort, clients: [{ client_id: 'gatehouse', client_secret: 'upstream-secret', redirect_uris: [`${t.url}/sso/oidc/${conn.id}/callback`] }] });
-    try {
-      await downgradeAndBack(org, conn, idp, domain);
-    } finally {
-      await idp.close();
-    }
+    await withIdp(org, (conn, idp) => downgradeAndBack(org, conn, idp, domain));
+  });
+
+  test('JIT SSO provisioning past the seat limit is refused (hosted error page), nothing provisioned', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'capped');
+    await createMember(t, [[org, 'member']]); // both seats taken
+    const domain = `d-${randomUUID().slice(0, 8)}.example.test`;
+    await verifiedDomain(t, org.orgId, domain);
+    const email = `new-${randomUUID().slice(0, 6)}@${domain}`;
+    await withIdp(org, async (conn, idp) => {
+      idp.accounts.set(email, { email, email_verified: true });
+      idp.nextAccount = email;
+      const started = await ssoLogin(conn, email, true);
+      const before = await snapshot(t, org.orgId);
+      const refused = await started.finish();
+      expect(refused.status).toBe(403);
+      expect(refused.html).toContain('no seat left');
+      expect(await snapshot(t, org.orgId)).toEqual(before);
+      expect(await t.db.withoutOrg((em) => em.execute('SELECT 1 FROM users WHERE email = ?', [email]))).toEqual([]);
+    });
   });
 
   async function downgradeAndBack(org: TestOrg, conn: Connection, idp: TestIdp, domain: string): Promise<void> {
@@ -281,6 +294,18 @@ test('billing off: GATEHOUSE_DEFAULT_PLAN decides, and its seat limit blocks an 
 });
 
 // --- SSO through the upstream IdP, with a browser per origin ---------------------------------
+
+/** An upstream OIDC IdP and the org's connection to it, for the length of `fn`. */
+async function withIdp(org: TestOrg, fn: (conn: Connection, idp: TestIdp) => Promise<void>): Promise<void> {
+  const idpPort = await freePort();
+  const conn = await oidcConnection(t, org.orgId, { issuer: `http://127.0.0.1:${idpPort}`, clientId: 'gatehouse' }, 'upstream-secret');
+  const idp = await startIdp({ port: idpPort, clients: [{ client_id: 'gatehouse', client_secret: 'upstream-secret', redirect_uris: [`${t.url}/sso/oidc/${conn.id}/callback`] }] });
+  try {
+    await fn(conn, idp);
+  } finally {
+    await idp.close();
+  }
+}
 
 type Page = Awaited<ReturnType<FormAgent['request']>>;
 

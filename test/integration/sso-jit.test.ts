@@ -47,10 +47,10 @@ describe('JIT provisioning', () => {
     await verifiedDomain(t, org.orgId, domain);
     const connection = await connectionFor(org, { defaultRole: 'viewer' });
     const who = profile(`new.person@${domain}`);
-    const first = await provisionSsoLogin(t.db, connection, who, meta);
+    const first = await provisionSsoLogin(t.db, connection, who, meta, t.app.services);
     expect(await membership(org.orgId, first.userId)).toEqual({ role: 'viewer', source: 'sso' });
     expect(await usersWithEmail(who.email)).toEqual([{ id: first.userId, managed_by_org_id: null }]);
-    expect((await provisionSsoLogin(t.db, connection, who, meta)).userId).toBe(first.userId);
+    expect((await provisionSsoLogin(t.db, connection, who, meta, t.app.services)).userId).toBe(first.userId);
     const logins = await auditEventsOf(t, org.orgId, 'sso.login');
     expect(logins.filter((e) => e.target_id === first.userId)).toHaveLength(2);
     expect((await auditEventsOf(t, org.orgId, 'member.added')).map((e) => e.target_id)).toContain(first.userId);
@@ -64,7 +64,7 @@ describe('JIT provisioning', () => {
     const existing = await createMember(t, [[other, 'member']]);
     const email = `${existing.email.split('@')[0]}@${domain}`;
     await t.db.withoutOrg((em) => em.execute('UPDATE users SET email = ? WHERE id = ?', [email, existing.id]));
-    const { userId } = await provisionSsoLogin(t.db, await connectionFor(org), profile(email), meta);
+    const { userId } = await provisionSsoLogin(t.db, await connectionFor(org), profile(email), meta, t.app.services);
     expect(userId).toBe(existing.id);
     expect(await membership(org.orgId, userId)).toEqual({ role: 'member', source: 'sso' });
   });
@@ -75,9 +75,9 @@ describe('JIT provisioning', () => {
     await verifiedDomain(t, org.orgId, domain);
     const connection = await connectionFor(org);
     const who = profile(`leaver@${domain}`);
-    const { userId } = await provisionSsoLogin(t.db, connection, who, meta);
+    const { userId } = await provisionSsoLogin(t.db, connection, who, meta, t.app.services);
     await t.db.inOrg(org.orgId, (em) => em.execute('DELETE FROM domains WHERE domain = ?', [domain]));
-    await expect(provisionSsoLogin(t.db, connection, who, meta)).rejects.toMatchObject({ status: 403, code: 'sso.domain_not_verified' });
+    await expect(provisionSsoLogin(t.db, connection, who, meta, t.app.services)).rejects.toMatchObject({ status: 403, code: 'sso.domain_not_verified' });
     expect((await auditEventsOf(t, org.orgId, 'sso.login')).filter((e) => e.target_id === userId)).toHaveLength(1);
   });
 
@@ -86,7 +86,7 @@ describe('JIT provisioning', () => {
     const victimOrg = await createOrg(t);
     const victim = await createMember(t, [[victimOrg, 'admin']], 'victim');
     const connection = await connectionFor(attacker, { defaultRole: 'admin' });
-    const { userId } = await provisionSsoLogin(t.db, connection, profile(victim.email), meta);
+    const { userId } = await provisionSsoLogin(t.db, connection, profile(victim.email), meta, t.app.services);
 
     expect(userId).not.toBe(victim.id);
     const accounts = await usersWithEmail(victim.email);
@@ -103,8 +103,8 @@ describe('JIT provisioning', () => {
   test('a second org\'s IdP asserting the same outside address gets its own managed account', async () => {
     const [a, b] = [await createOrg(t), await createOrg(t)];
     const email = `shared-${randomUUID().slice(0, 6)}@gmail.example`;
-    const inA = await provisionSsoLogin(t.db, await connectionFor(a), profile(email), meta);
-    const inB = await provisionSsoLogin(t.db, await connectionFor(b), profile(email), meta);
+    const inA = await provisionSsoLogin(t.db, await connectionFor(a), profile(email), meta, t.app.services);
+    const inB = await provisionSsoLogin(t.db, await connectionFor(b), profile(email), meta, t.app.services);
     expect(inA.userId).not.toBe(inB.userId);
     expect(await membership(b.orgId, inA.userId)).toBeNull();
   });
@@ -117,18 +117,18 @@ describe('JIT provisioning', () => {
     expect(team.status).toBe(201);
     const connection = await connectionFor(org, { roleRules: [{ group: 'Admins', role: 'admin' }, { group: 'Platform', teamId: team.body.id }] });
     const who = profile(`ruled@${domain}`, { groups: ['Admins', 'Platform'] });
-    const { userId } = await provisionSsoLogin(t.db, connection, who, meta);
+    const { userId } = await provisionSsoLogin(t.db, connection, who, meta, t.app.services);
     expect(await membership(org.orgId, userId)).toEqual({ role: 'admin', source: 'sso' });
     const members = await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/teams/${team.body.id}/members`);
     expect(members.body.data.map((m: { userId: string }) => m.userId)).toContain(userId);
 
-    await provisionSsoLogin(t.db, connection, { ...who, groups: [] }, meta);
+    await provisionSsoLogin(t.db, connection, { ...who, groups: [] }, meta, t.app.services);
     expect(await membership(org.orgId, userId)).toEqual({ role: 'member', source: 'sso' });
     expect((await auditEventsOf(t, org.orgId, 'member.role_changed')).filter((e) => e.target_id === userId)).toHaveLength(1);
 
     const ownerEmail = `boss@${domain}`;
     await t.db.withoutOrg((em) => em.execute('UPDATE users SET email = ? WHERE id = ?', [ownerEmail, org.owner.userId]));
-    await provisionSsoLogin(t.db, connection, profile(ownerEmail), meta);
+    await provisionSsoLogin(t.db, connection, profile(ownerEmail), meta, t.app.services);
     expect(await membership(org.orgId, org.owner.userId)).toMatchObject({ role: 'owner' });
   });
 
@@ -138,7 +138,7 @@ describe('JIT provisioning', () => {
     await verifiedDomain(t, org.orgId, domain);
     const email = `off@${domain}`;
     const user = await t.db.withoutOrg((em) => em.execute<{ id: string }[]>(`INSERT INTO users (id, email, disabled_at) VALUES (gen_random_uuid(), ?, now()) RETURNING id`, [email]));
-    await expect(provisionSsoLogin(t.db, await connectionFor(org), profile(email), meta)).rejects.toMatchObject({ status: 403 });
+    await expect(provisionSsoLogin(t.db, await connectionFor(org), profile(email), meta, t.app.services)).rejects.toMatchObject({ status: 403 });
     expect(await membership(org.orgId, user[0]!.id)).toBeNull();
     expect(await auditEventsOf(t, org.orgId, 'sso.login')).toHaveLength(0);
   });
@@ -156,7 +156,7 @@ describe('JIT provisioning', () => {
         `INSERT INTO directory_users (id, org_id, directory_id, user_id, user_name, email, active, resource)
          VALUES (gen_random_uuid(), ?, ?, ?, ?, ?, false, '{}')`, [org.orgId, dir!.id, user!.id, email, email]);
     });
-    await expect(provisionSsoLogin(t.db, await connectionFor(org), profile(email), meta)).rejects.toMatchObject({ status: 403, code: 'member.suspended' });
+    await expect(provisionSsoLogin(t.db, await connectionFor(org), profile(email), meta, t.app.services)).rejects.toMatchObject({ status: 403, code: 'member.suspended' });
     expect(await membership(org.orgId, user!.id)).toBeNull();
     expect(await auditEventsOf(t, org.orgId, 'sso.login')).toHaveLength(0);
   });
