@@ -88,6 +88,15 @@ describe('seats', () => {
     await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: uniqueEmail(), role: 'member' }), 402, 'plan.seat_limit');
   });
 
+  test('invitations racing for the last seat: exactly one gets it', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'capped'); // one seat left
+    const answers = await Promise.all(Array.from({ length: 5 }, () =>
+      org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: uniqueEmail(), role: 'member' })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 402, 402, 402, 402]);
+    expect(await t.db.inOrg(org.orgId, (em) => em.execute('SELECT 1 FROM invitations'))).toHaveLength(1);
+  });
+
   test('over the seat limit a SCIM create answers the SCIM error (402, detail naming plan.seat_limit) and writes nothing, account included', async () => {
     const org = await createOrg(t);
     await setPlan(org, 'capped');

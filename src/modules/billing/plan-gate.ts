@@ -2,6 +2,7 @@ import { PaymentRequiredError } from '../../errors.ts';
 import { isBuiltinRole } from '../roles/permissions.ts';
 import type { OrgScope } from '../scope.ts';
 import { assertFeature, assertSeatsAvailable, entitlementsOf, type Entitlements } from './entitlements.ts';
+import { PlanLocksRepository } from './plan-locks.repository.ts';
 import type { Feature, PlanCatalog } from './plans.ts';
 
 // Enforcement (issue 7, item 4): services ask the gate before they write, so a refusal leaves
@@ -43,7 +44,10 @@ export class PlanGate {
   /** 402 plan.seat_limit when `adding` more members or invitations would pass the plan's seats. */
   async requireSeats(adding = 1): Promise<void> {
     if (adding <= 0) return;
-    await assertSeatsAvailable(this.#scope, await this.entitlements(), adding);
+    const entitlements = await this.entitlements();
+    if (entitlements.plan.seats === null) return;
+    await new PlanLocksRepository(this.#scope.em).lock('seats', this.#scope.orgId);
+    await assertSeatsAvailable(this.#scope, entitlements, adding);
   }
 
   /**
@@ -64,6 +68,7 @@ export class PlanGate {
   async requireApiKeySlot(activeKeys: () => Promise<number>): Promise<void> {
     const { plan } = await this.entitlements();
     if (plan.apiKeyLimit === null) return;
+    await new PlanLocksRepository(this.#scope.em).lock('api_keys', this.#scope.orgId);
     if ((await activeKeys()) < plan.apiKeyLimit) return;
     throw new PaymentRequiredError('plan.limit',
       `The ${plan.name} plan allows ${plan.apiKeyLimit} active API key${plan.apiKeyLimit === 1 ? '' : 's'}; revoke one or upgrade.`);
