@@ -52,7 +52,7 @@ test('create shows the token once; get and list never do; the token authenticate
   const { id, token } = res.body;
   expect(res.body).toEqual({
     id: expect.any(String), name: 'Okta', defaultRole: 'member', scimBaseUrl: `${t.config.publicUrl}/scim/v2/${id}`,
-    token: expect.stringMatching(/^ghscim_[0-9a-f]{48}$/), tokenActive: true, tokenCreatedAt: expect.any(String),
+    token: expect.stringMatching(/^ghscim_[0-9a-f]{48}$/), tokenActive: true, tokenCreatedAt: expect.any(String), disabledByPlan: false,
     createdAt: expect.any(String), updatedAt: expect.any(String),
   });
   const got = await a.owner.api('GET', path(a, `/${id}`));
