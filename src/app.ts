@@ -191,7 +191,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
 
   // The identity-aware gateway in front of the product API (src/gateway/).
   const gateway = config.upstreamUrl && routePolicy
-    ? await createGateway({ config, logger, db: database, platform: services.platform, apiKeyTokens: services.apiKeyTokens, secrets: services.secrets, notifications, routes: routePolicy })
+    ? await createGateway({ config, logger, db: database, platform: services.platform, apiKeyTokens: services.apiKeyTokens, secrets: services.secrets, notifications, routes: routePolicy, ...(services.billing ? { plans: services.plans } : {}) })
     : undefined;
 
   // Last, so that nothing above can fail with the listening connection open.

@@ -12,8 +12,10 @@ import { ApiKeyUsage } from './api-key-usage.ts';
 import { AssertionSigner } from './assertion.ts';
 import { GatewayCredentials } from './credentials.ts';
 import { DenialLog } from './denials.ts';
+import type { PlanCatalog } from '../modules/billing/plans.ts';
 import { GatewayKeys } from './gateway-keys.ts';
 import { GatewayProxy } from './proxy.ts';
+import { PlanOrgRateLimits } from './plan-rate-limits.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import type { RoutePolicyFile } from './route-policy-file.ts';
 import { Upstream } from './upstream.ts';
@@ -30,6 +32,8 @@ export interface GatewayDeps {
   /** This node's listening connection; the gateway subscribes its caches before it starts. */
   notifications: Notifications;
   routes: RoutePolicyFile;
+  /** With billing on: per-org rate limits follow each org's plan (plan-rate-limits.ts). */
+  plans?: PlanCatalog;
 }
 
 export interface Gateway {
@@ -61,7 +65,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     routes: deps.routes,
     credentials,
     assertions: new AssertionSigner(keys, { issuer, audience }),
-    orgLimits: new TokenBuckets(config.gatewayOrgRateLimit),
+    orgLimits: deps.plans
+      ? new PlanOrgRateLimits({ db: deps.db, plans: deps.plans, logger, configRate: config.gatewayOrgRateLimit })
+      : new TokenBuckets(config.gatewayOrgRateLimit),
     keyLimits: new TokenBuckets(config.gatewayKeyRateLimit),
     failedAuthLimits: new TokenBuckets(config.gatewayFailedAuthRateLimit),
     denials,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { startIdp, type TestIdp } from '../helpers/oidc-idp.ts';
 import { createMember, redirectUri, relyingParty, testPassword, tokensFor } from '../helpers/sign-in.ts';
 import { refusalsOf, snapshot } from '../helpers/snapshot.ts';
 import { oidcConnection, verifiedDomain } from '../helpers/sso.ts';
+import { rawRequest, routesFile, startUpstream } from '../helpers/upstream.ts';
 
 // Issue 7 item 4: the plan is enforced by the services with a clear answer and nothing written.
 // Billing is on (a Stripe key; Stripe itself is never called here), so an org without an
@@ -299,6 +301,33 @@ test('billing off: GATEHOUSE_DEFAULT_PLAN decides, and its seat limit blocks an 
     expect(await free.db.inOrg(org.orgId, (em) => em.execute('SELECT 1 FROM invitations'))).toEqual([]);
   } finally {
     await free.close();
+  }
+});
+
+test('gateway: with billing on, an org\'s rate limit is its plan\'s (free: 10/s), another plan\'s org is not held to it', async () => {
+  const up = await startUpstream();
+  const g = await startAppAtPublicUrl({
+    STRIPE_SECRET_KEY: 'sk_test_enforcement', STRIPE_WEBHOOK_SECRET: 'whsec_enforcement', STRIPE_API_BASE: 'http://127.0.0.1:9',
+    UPSTREAM_URL: up.url, GATEHOUSE_ROUTES: routesFile(), GATEWAY_PORT: '0',
+  });
+  try {
+    const server = await g.app.gateway!.listen(0);
+    const gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const [free, paid] = await Promise.all([createOrg(g), createOrg(g)]);
+    await g.db.inOrg(paid.orgId, (em) => em.execute(`INSERT INTO org_billing (org_id, plan, status) VALUES (?, 'enterprise', 'active')`, [paid.orgId]));
+    const burst = async (org: TestOrg) => {
+      const get = () => rawRequest(gw, 'GET', `/orgs/${org.orgId}/agents`, { authorization: `Bearer ${org.owner.key}` });
+      expect((await get()).status).toBe(200); // the first request looks the plan up in the background
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return (await Promise.all(Array.from({ length: 30 }, get))).map((r) => r.status);
+    };
+    const limited = await burst(free);
+    expect(limited.filter((s) => s === 429).length).toBeGreaterThan(10);
+    expect(limited.filter((s) => s === 200).length).toBeLessThanOrEqual(14);
+    expect((await burst(paid)).every((s) => s === 200)).toBe(true);
+  } finally {
+    await g.close();
+    await up.close();
   }
 });
 
