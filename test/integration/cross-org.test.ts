@@ -80,6 +80,7 @@ const bodies: Record<string, () => unknown> = {
   'POST /orgs/:orgId/workspaces': () => ({ name: `Intruders ${randomUUID()}` }),
   'PATCH /orgs/:orgId/workspaces/:workspaceId': () => ({ name: 'Intruders' }),
   'PUT /orgs/:orgId/members/:userId/workspaces': () => ({ workspaceIds: [] }),
+  'POST /orgs/:orgId/billing/checkout': () => ({ plan: 'team' }),
 };
 
 function routeKey(spec: RouteSpec): string {
