@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { FlushTimer } from './flush-timer.ts';
 import type { ApiKeyUsageRow, PlatformRepository } from '../modules/platform/platform.repository.ts';
 
 export interface ApiKeyUsageOptions {
@@ -18,17 +19,15 @@ const maxKeysPerStatement = 1000;
 export class ApiKeyUsage {
   readonly #platform: PlatformRepository;
   readonly #log: Logger;
-  readonly #flushMs: number;
   readonly #now: () => number;
   #counts = new Map<string, number>();
   #lastUsed = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
+  readonly #timer: FlushTimer;
 
   constructor(platform: PlatformRepository, logger: Logger, opts: ApiKeyUsageOptions = {}) {
     this.#platform = platform;
     this.#log = logger;
-    this.#flushMs = opts.flushMs ?? 5_000;
+    this.#timer = new FlushTimer(() => this.#flush(), opts.flushMs ?? 5_000);
     this.#now = opts.now ?? Date.now;
   }
 
@@ -39,21 +38,16 @@ export class ApiKeyUsage {
   }
 
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => void this.flushOnce(), this.#flushMs);
-    this.#timer.unref();
+    this.#timer.start();
   }
 
-  /** Writes the counts so far; one flush at a time, and a failed one keeps its counts for the next. */
+  /** Writes what was recorded so far (one flush at a time). */
   flushOnce(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#flush());
-    return this.#flushing;
+    return this.#timer.flushOnce();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.flushOnce();
+  stop(): Promise<void> {
+    return this.#timer.stop();
   }
 
   async #flush(): Promise<void> {

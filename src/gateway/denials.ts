@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { FlushTimer } from './flush-timer.ts';
 import type { Database } from '../db/database.ts';
 import { recordAudit } from '../modules/audit/audit.recorder.ts';
 import { OrgScope, type RequestMeta } from '../modules/scope.ts';
@@ -38,16 +39,14 @@ const systemMeta: RequestMeta = { ip: null, userAgent: null, requestId: null };
 export class DenialLog {
   readonly #db: Database;
   readonly #log: Logger;
-  readonly #flushMs: number;
   readonly #samplesPerOrg: number;
   #tallies = new Map<string | null, Tally>();
-  #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
+  readonly #timer: FlushTimer;
 
   constructor(deps: { db: Database; logger: Logger }, opts: DenialLogOptions = {}) {
     this.#db = deps.db;
     this.#log = deps.logger;
-    this.#flushMs = opts.flushMs ?? 60_000;
+    this.#timer = new FlushTimer(() => this.#flush(), opts.flushMs ?? 60_000);
     this.#samplesPerOrg = opts.samplesPerOrg ?? 10;
   }
 
@@ -65,21 +64,16 @@ export class DenialLog {
   }
 
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => void this.flushOnce(), this.#flushMs);
-    this.#timer.unref();
+    this.#timer.start();
   }
 
-  /** Writes what was counted since the last flush (one flush at a time). */
+  /** Writes what was recorded so far (one flush at a time). */
   flushOnce(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#flush());
-    return this.#flushing;
+    return this.#timer.flushOnce();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.flushOnce();
+  stop(): Promise<void> {
+    return this.#timer.stop();
   }
 
   async #flush(): Promise<void> {
