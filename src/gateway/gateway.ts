@@ -15,7 +15,7 @@ import { DenialLog } from './denials.ts';
 import type { PlanCatalog } from '../modules/billing/plans.ts';
 import { GatewayKeys } from './gateway-keys.ts';
 import { GatewayProxy } from './proxy.ts';
-import { PlanOrgRateLimits } from './plan-rate-limits.ts';
+import { PlanRateLimits } from './plan-rate-limits.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import type { RoutePolicyFile } from './route-policy-file.ts';
 import { Upstream } from './upstream.ts';
@@ -32,7 +32,7 @@ export interface GatewayDeps {
   /** This node's listening connection; the gateway subscribes its caches before it starts. */
   notifications: Notifications;
   routes: RoutePolicyFile;
-  /** With billing on: per-org rate limits follow each org's plan (plan-rate-limits.ts). */
+  /** With billing on: per-org and per-key rate limits follow each org's plan (plan-rate-limits.ts). */
   plans?: PlanCatalog;
 }
 
@@ -66,9 +66,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     credentials,
     assertions: new AssertionSigner(keys, { issuer, audience }),
     orgLimits: deps.plans
-      ? new PlanOrgRateLimits({ db: deps.db, plans: deps.plans, logger, configRate: config.gatewayOrgRateLimit })
+      ? new PlanRateLimits({ db: deps.db, plans: deps.plans, logger, limit: 'orgRateLimit', configRate: config.gatewayOrgRateLimit })
       : new TokenBuckets(config.gatewayOrgRateLimit),
-    keyLimits: new TokenBuckets(config.gatewayKeyRateLimit),
+    keyLimits: deps.plans
+      ? new PlanRateLimits({ db: deps.db, plans: deps.plans, logger, limit: 'keyRateLimit', configRate: config.gatewayKeyRateLimit })
+      : new TokenBuckets(config.gatewayKeyRateLimit),
     failedAuthLimits: new TokenBuckets(config.gatewayFailedAuthRateLimit),
     denials,
     upstream,

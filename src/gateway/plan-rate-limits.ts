@@ -5,18 +5,21 @@ import type { PlanCatalog } from '../modules/billing/plans.ts';
 import { OrgScope } from '../modules/scope.ts';
 import { TokenBuckets } from './rate-limit.ts';
 
-// Per-org gateway rate limits from the org's plan (issue 7; billing on only: with billing off the
-// self-hosted plan would suddenly limit deployments that set no GATEWAY_ORG_RATE_LIMIT). The
-// proxy's check is synchronous, so an org's rate comes from a per-node cache refreshed in the
-// background: until the first look-up lands (and if it fails), GATEWAY_ORG_RATE_LIMIT applies. A
-// plan change reaches the gateway within `ttlMs`. Where both the plan and the config set a rate,
-// the lower wins.
+// Gateway rate limits from the org's plan (issue 7; billing on only: with billing off the
+// self-hosted plan would suddenly limit deployments that set no GATEWAY_ORG_RATE_LIMIT), one
+// instance per limit: the org's (gateway.orgRateLimit) and each API key's or service account's
+// (gateway.keyRateLimit, the key's org's plan). The proxy's check is synchronous, so an org's
+// rate comes from a per-node cache refreshed in the background: until the first look-up lands
+// (and if it fails), the config's rate applies. A plan change reaches the gateway within
+// `ttlMs`. Where both the plan and the config set a rate, the lower wins.
 
 export interface PlanRateLimitsDeps {
   db: Database;
   plans: PlanCatalog;
   logger: Logger;
-  /** GATEWAY_ORG_RATE_LIMIT (0: none). */
+  /** Which of the plan's gateway limits this instance applies. */
+  limit: 'orgRateLimit' | 'keyRateLimit';
+  /** GATEWAY_ORG_RATE_LIMIT or GATEWAY_KEY_RATE_LIMIT, as `limit` (0: none). */
   configRate: number;
   ttlMs?: number;
   now?: () => number;
@@ -29,7 +32,7 @@ interface Known {
 
 const meta = { ip: null, userAgent: null, requestId: null };
 
-export class PlanOrgRateLimits {
+export class PlanRateLimits {
   readonly #deps: PlanRateLimitsDeps;
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -44,8 +47,11 @@ export class PlanOrgRateLimits {
     this.#now = deps.now ?? Date.now;
   }
 
-  /** Like TokenBuckets.take: 0 when allowed, else the seconds until a token is there. */
-  take(orgId: string): number {
+  /**
+   * Like TokenBuckets.take: 0 when allowed, else the seconds until a token is there. `key` is the
+   * bucket's (the org, or the API key); `orgId` whose plan sets its rate.
+   */
+  take(key: string, orgId = key): number {
     const known = this.#rates.get(orgId);
     if (!known || this.#now() - known.at > this.#ttlMs) this.#refresh(orgId);
     const rate = known?.rate ?? this.#deps.configRate;
@@ -55,7 +61,7 @@ export class PlanOrgRateLimits {
       buckets = new TokenBuckets(rate);
       this.#buckets.set(rate, buckets);
     }
-    return buckets.take(orgId);
+    return buckets.take(key);
   }
 
   #refresh(orgId: string): void {
@@ -72,7 +78,7 @@ export class PlanOrgRateLimits {
 
   async #planRate(orgId: string): Promise<number> {
     const { plan } = await this.#deps.db.inOrg(orgId, (em) => entitlementsOf(new OrgScope(orgId, em, null, meta), this.#deps.plans, true));
-    const fromPlan = plan.gateway.orgRateLimit;
+    const fromPlan = plan.gateway[this.#deps.limit];
     const fromConfig = this.#deps.configRate;
     if (fromPlan === 0 || fromConfig === 0) return Math.max(fromPlan, fromConfig);
     return Math.min(fromPlan, fromConfig);

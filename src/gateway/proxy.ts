@@ -27,7 +27,8 @@ export interface ProxyDeps {
   credentials: CredentialResolver;
   assertions: { assertionFor(principal: GatewayPrincipal): string | Promise<string> };
   orgLimits: { take(key: string): number };
-  keyLimits: { take(key: string): number };
+  /** Per API key or service account; `orgId` is the credential's org (its plan may set the rate). */
+  keyLimits: { take(key: string, orgId: string): number };
   /** Failed authentications per client address (a TokenBuckets): each 401 takes a token. */
   failedAuthLimits: { take(key: string): number };
   denials: {
@@ -136,7 +137,7 @@ export class GatewayProxy {
     if (!p.permissions.has(decision.permission)) return this.#deny(req, out, head, problems.forbidden, 'forbidden', p, null);
     const identity = identityOf(p);
     let wait = this.#deps.orgLimits.take(p.orgId);
-    if (wait === 0 && identity.limitKey !== null) wait = this.#deps.keyLimits.take(identity.limitKey);
+    if (wait === 0 && identity.limitKey !== null) wait = this.#deps.keyLimits.take(identity.limitKey, p.orgId);
     if (wait > 0) return this.#deny(req, out, head, problems.rateLimited, 'rate_limited', p, wait);
     const assertion = this.#deps.assertions.assertionFor(p);
     if (!isThenable(assertion)) return this.#pass(req, out, head, identity, assertion);

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/sql';
 import type { Database } from '../db/database.ts';
 import { orgEntitlements, type PlanDeps } from '../modules/billing/plan-gate.ts';
 import type { GrantOrgRow } from '../modules/platform/platform.repository.ts';
@@ -33,17 +34,28 @@ export function orgClaimsOf(db: Database, orgId: string, userId: string, product
     if (!org || !membership) return null;
     const custom = await new RolesRepository(em).findByKey(membership.role);
     const teams = await new TeamsRepository(em).membershipsOf(userId);
-    const { plan } = await orgEntitlements(new OrgScope(orgId, em, null, { ip: null, userAgent: null, requestId: null }), plans);
     return {
       org_id: org.id,
       org_slug: org.slug,
       org_role: membership.role,
       permissions: [...rolePermissions(membership.role, custom?.permissions ?? null, product)],
       teams: teams.map((t) => t.teamId),
-      plan: plan.key,
-      features: [...plan.features].sort(),
+      ...(await planClaimsIn(orgId, em, plans)),
     };
   });
+}
+
+async function planClaimsIn(orgId: string, em: EntityManager, plans: PlanDeps): Promise<Pick<OrgClaims, 'plan' | 'features'>> {
+  const { plan } = await orgEntitlements(new OrgScope(orgId, em, null, { ip: null, userAgent: null, requestId: null }), plans);
+  return { plan: plan.key, features: [...plan.features].sort() };
+}
+
+/**
+ * The org's `plan` and `features` claims alone (a service account's token: it has no membership
+ * to read), read at issue in the org's transaction like a user's.
+ */
+export function planClaimsOf(db: Database, orgId: string, plans: PlanDeps): Promise<Pick<OrgClaims, 'plan' | 'features'>> {
+  return db.inOrg(orgId, (em) => planClaimsIn(orgId, em, plans));
 }
 
 /**

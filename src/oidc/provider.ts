@@ -11,7 +11,7 @@ import { UsersRepository } from '../modules/users/users.repository.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { logoutPage, signedOutPage } from './interactions/views.ts';
 import type { PlanDeps } from '../modules/billing/plan-gate.ts';
-import { GrantClaims } from './org-claims.ts';
+import { GrantClaims, planClaimsOf } from './org-claims.ts';
 import { refreshWithOrgSwitch } from './org-switch.ts';
 import { tokenExchange, tokenExchangeGrantType, tokenExchangeParameters } from './token-exchange.ts';
 import { maxSignedTokenLifetimeSeconds } from './signing-keys.ts';
@@ -154,7 +154,7 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
     },
     extraTokenClaims: (ctx: KoaContextWithOIDC, token) => {
       if (token.kind === 'AccessToken' && token.grantId) return claims.of(ctx, token.grantId);
-      return orgClaimsOfServiceAccount(deps.serviceAccountClients, token.clientId, deps.productPermissions);
+      return orgClaimsOfServiceAccount(deps, token.clientId);
     },
     // Every refresh returns a new refresh token; presenting a used one again revokes the whole
     // grant (RFC 9700 §4.14.2: it was stolen, or the client is confused).
@@ -200,16 +200,20 @@ export function createProvider(deps: IssuerDeps, jwks: { keys: JWK[] }, verifyJw
   return provider;
 }
 
-/** A service account's token says which org it acts in and what it may do there. */
-async function orgClaimsOfServiceAccount(clients: ServiceAccountClients, clientId: string | undefined, product: ProductPermissions) {
+/**
+ * A service account's token says which org it acts in, what it may do there, and the org's plan
+ * and features, as a user's token does (the plan read at issue: a plan change shows in the next).
+ */
+async function orgClaimsOfServiceAccount(deps: IssuerDeps, clientId: string | undefined) {
   if (!clientId || !serviceAccountClientId.test(clientId)) return undefined;
-  // The same per-node cache the client was just read from: no second lookup per token.
-  const account = await clients.find(clientId);
+  // The same per-node cache the client was just read from: no second lookup of the client.
+  const account = await deps.serviceAccountClients.find(clientId);
   if (!account) return undefined;
   return {
     org_id: account.org_id,
     org_slug: account.org_slug,
     org_role: account.role,
-    permissions: [...rolePermissions(account.role, account.role_permissions, product)],
+    permissions: [...rolePermissions(account.role, account.role_permissions, deps.productPermissions)],
+    ...(await planClaimsOf(deps.db, account.org_id, deps)),
   };
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { applyPlanEffects } from '../../src/modules/billing/plan-effects.ts';
 import type { Connection } from '../../src/modules/connections/connection.entity.ts';
@@ -291,6 +292,23 @@ test('tokens carry the org\'s plan and features, read at issue', async () => {
   expect(after).toMatchObject({ plan: 'free', features: [] });
 });
 
+test('service account (client_credentials) tokens carry the org\'s plan and features too, read at issue', async () => {
+  const org = await createOrg(t);
+  await setPlan(org, 'team');
+  const sa = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'sync', role: 'member' });
+  expect(sa.status).toBe(201);
+  const issuer = `${t.url}/oidc`;
+  const config = await oidc.discovery(new URL(issuer), sa.body.clientId, undefined, oidc.ClientSecretBasic(sa.body.clientSecret), { execute: [oidc.allowInsecureRequests] });
+  const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
+  const claims = async () => {
+    const tokens = await oidc.clientCredentialsGrant(config, { resource: `${t.url}/api/v1` });
+    return (await jwtVerify(tokens.access_token, jwks, { issuer, audience: `${t.url}/api/v1` })).payload;
+  };
+  expect(await claims()).toMatchObject({ org_id: org.orgId, org_role: 'member', plan: 'team', features: ['audit_export', 'custom_roles', 'teams'] });
+  await setPlan(org, 'team', 'canceled');
+  expect(await claims()).toMatchObject({ org_id: org.orgId, plan: 'free', features: [] });
+});
+
 test('billing off: GATEHOUSE_DEFAULT_PLAN decides, and its seat limit blocks an invitation', async () => {
   const free = await startApp({ GATEHOUSE_DEFAULT_PLAN: 'free' });
   try {
@@ -324,6 +342,34 @@ test('gateway: with billing on, an org\'s rate limit is its plan\'s (free: 10/s)
     const limited = await burst(free);
     expect(limited.filter((s) => s === 429).length).toBeGreaterThan(10);
     expect(limited.filter((s) => s === 200).length).toBeLessThanOrEqual(14);
+    expect((await burst(paid)).every((s) => s === 200)).toBe(true);
+  } finally {
+    await g.close();
+    await up.close();
+  }
+});
+
+test('gateway: with billing on, each API key\'s rate limit is its org\'s plan\'s too (free: 5/s, under the org\'s 10/s); an enterprise key is not held to it', async () => {
+  const up = await startUpstream();
+  const g = await startAppAtPublicUrl({
+    STRIPE_SECRET_KEY: 'sk_test_enforcement', STRIPE_WEBHOOK_SECRET: 'whsec_enforcement', STRIPE_API_BASE: 'http://127.0.0.1:9',
+    UPSTREAM_URL: up.url, GATEHOUSE_ROUTES: routesFile(), GATEWAY_PORT: '0',
+  });
+  try {
+    const server = await g.app.gateway!.listen(0);
+    const gw = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const [free, paid] = await Promise.all([createOrg(g), createOrg(g)]);
+    await g.db.inOrg(paid.orgId, (em) => em.execute(`INSERT INTO org_billing (org_id, plan, status) VALUES (?, 'enterprise', 'active')`, [paid.orgId]));
+    const burst = async (org: TestOrg) => {
+      const get = () => rawRequest(gw, 'GET', `/orgs/${org.orgId}/agents`, { authorization: `Bearer ${org.owner.key}` });
+      expect((await get()).status).toBe(200); // the first request looks the plan up in the background
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return (await Promise.all(Array.from({ length: 30 }, get))).map((r) => r.status);
+    };
+    // The org's bucket alone (10/s) would let about 10 through; the key's (5/s) lets about 5.
+    const limited = await burst(free);
+    expect(limited.filter((s) => s === 200).length).toBeLessThanOrEqual(7);
+    expect(limited.filter((s) => s === 429).length).toBeGreaterThan(20);
     expect((await burst(paid)).every((s) => s === 200)).toBe(true);
   } finally {
     await g.close();
