@@ -14,6 +14,7 @@ import { Gateway } from './0013-gateway.ts';
 import { Billing } from './0014-billing.ts';
 import { StripeEvents } from './0015-stripe-events.ts';
 import { Retention } from './0016-retention.ts';
+import { AppliedPlan } from './0017-applied-plan.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -33,4 +34,5 @@ export const migrationsList = [
   { name: '0014-billing', class: Billing },
   { name: '0015-stripe-events', class: StripeEvents },
   { name: '0016-retention', class: Retention },
+  { name: '0017-applied-plan', class: AppliedPlan },
 ];

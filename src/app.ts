@@ -23,6 +23,7 @@ import { PlatformRepository } from './modules/platform/platform.repository.ts';
 import { ExpirySweeper } from './oidc/expiry-sweeper.ts';
 import { applyPlanEffects } from './modules/billing/plan-effects.ts';
 import { RetentionJob } from './modules/billing/retention.job.ts';
+import { PlanEffectsJob } from './modules/billing/plan-effects.job.ts';
 import { MetadataRefresher } from './modules/connections/metadata-refresher.ts';
 import { EnterpriseSsoHook } from './oidc/interactions/enterprise-sso.ts';
 import { interactionRoutes } from './oidc/interactions/interactions.routes.ts';
@@ -68,6 +69,8 @@ export interface App {
   apiKeyUsage: ApiKeyUsage;
   /** Deletes audit events past each org's plan retention (tests call runOnce). */
   retention: RetentionJob;
+  /** Applies plan changes no webhook announces (a grace period ending); tests call runOnce. */
+  planEffects: PlanEffectsJob;
   koa: Koa;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
@@ -180,6 +183,8 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   const sweeper = new ExpirySweeper({ db: database, logger });
   // Audit events past each org's plan retention, likewise (a checkpoint keeps the chain verifiable).
   const retention = new RetentionJob({ db: database, logger, plans: services.plans, billing: services.billing });
+  // Plan changes without a webhook (a grace period that ended): effects applied, audited once.
+  const planEffects = new PlanEffectsJob({ db: database, logger, plans: services.plans, billing: services.billing });
   const metadataRefresher = new MetadataRefresher({
     db: database, platform: services.platform, logger, publicUrl: config.publicUrl, intervalMs: config.metadataRefreshMinutes * 60_000,
   });
@@ -207,6 +212,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
     gateway,
     apiKeyUsage,
     retention,
+    planEffects,
     koa,
     listen(port = config.port) {
       if (config.env !== 'test') outbox.start();
@@ -214,6 +220,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       issuer.watch(10);
       if (config.env !== 'test') sweeper.start();
       if (config.env !== 'test') retention.start();
+      if (config.env !== 'test') planEffects.start();
       if (config.env !== 'test') metadataRefresher.start();
       return new Promise((resolve, reject) => {
         const server = koa.listen(port, config.host, () => resolve(server)).on('error', reject);
@@ -229,6 +236,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       issuer.stop();
       await sweeper.stop();
       await retention.stop();
+      await planEffects.stop();
       await metadataRefresher.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeIdleConnections(); })));
       await notifications.stop();

@@ -270,6 +270,40 @@ describe('upgrades and downgrades', () => {
     expect(listed.body.totalResults).toBe(1);
   });
 
+  test('a grace period that ended with no webhook: the background pass disables the SSO connection and audits the plan change once', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'enterprise');
+    const conn = await oidcConnection(t, org.orgId, { issuer: 'https://idp.example.test', clientId: 'gatehouse' }, 'upstream-secret');
+    await t.app.planEffects.runOnce([org.orgId]); // first sight: enterprise recorded as applied, nothing to audit
+    expect(await auditTypes(org, 'billing.plan_changed')).toEqual([]);
+
+    await t.db.inOrg(org.orgId, (em) => em.execute(
+      `UPDATE org_billing SET status = 'past_due', grace_until = now() - interval '1 minute' WHERE org_id = ?`, [org.orgId]));
+    expect(await t.app.planEffects.runOnce([org.orgId])).toEqual({ changed: 1 });
+    const [disabled] = await t.db.inOrg(org.orgId, (em) => em.execute<{ plan_disabled_at: Date | null }[]>('SELECT plan_disabled_at FROM connections WHERE id = ?', [conn.id]));
+    expect(disabled!.plan_disabled_at).not.toBeNull();
+    expect((await auditTypes(org, 'billing.plan_changed')).map((e) => e.after)).toEqual([
+      expect.objectContaining({ from: 'enterprise', to: 'free', status: 'past_due', reason: 'grace_ended' }),
+    ]);
+    expect((await auditTypes(org, 'connection.plan_disabled')).map((e) => e.target_id)).toEqual([conn.id]);
+
+    const before = await snapshot(t, org.orgId);
+    expect(await t.app.planEffects.runOnce([org.orgId])).toEqual({ changed: 0 });
+    expect(await snapshot(t, org.orgId)).toEqual(before);
+  });
+
+  test('the background pass leaves a past_due org within its grace period alone', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'enterprise');
+    const conn = await oidcConnection(t, org.orgId, { issuer: 'https://idp.example.test', clientId: 'gatehouse' }, 'upstream-secret');
+    await t.db.inOrg(org.orgId, (em) => em.execute(
+      `UPDATE org_billing SET status = 'past_due', grace_until = now() + interval '1 day', applied_plan = 'enterprise' WHERE org_id = ?`, [org.orgId]));
+    const before = await snapshot(t, org.orgId);
+    expect(await t.app.planEffects.runOnce([org.orgId])).toEqual({ changed: 0 });
+    expect(await snapshot(t, org.orgId)).toEqual(before);
+    expect((await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/connections/${conn.id}`)).body.disabledByPlan).toBe(false);
+  });
+
   test('applyPlanEffects is idempotent: the same plan again changes and records nothing', async () => {
     const org = await createOrg(t);
     await setPlan(org, 'enterprise');

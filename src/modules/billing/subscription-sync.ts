@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit.recorder.ts';
 import type { OrgScope } from '../scope.ts';
 import type { OrgBillingRow } from './billing.repository.ts';
 import { entitlementsOf } from './entitlements.ts';
+import { PlanEffectsRepository } from './plan-effects.repository.ts';
 import type { Plan, PlanCatalog } from './plans.ts';
 import { StripeEventsRepository } from './stripe-events.repository.ts';
 
@@ -88,6 +89,8 @@ export async function syncSubscription(
       before: { plan: before.plan.key, status: before.status },
       after: { from: before.plan.key, to: after.plan.key, status: after.status, subscribedPlan: plan.key, graceUntil: graceUntil?.toISOString() ?? null },
     });
+    // Audited here: the background pass (plan-effects.job.ts) must not audit it again.
+    await new PlanEffectsRepository(scope.em).setAppliedPlan(scope.orgId, after.plan.key);
   }
   if (before.plan.key !== after.plan.key) await deps.onPlanChange(scope, after.plan);
   return 'synced';
