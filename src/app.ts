@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -54,6 +55,7 @@ import { PlanCatalog } from './modules/billing/plans.ts';
 import { createStripeClient } from './modules/billing/stripe-client.ts';
 import { StripeWebhook } from './modules/billing/stripe-webhook.ts';
 import { stripeWebhookRoutes } from './modules/billing/stripe-webhook.routes.ts';
+import { adminRoutes } from './admin/admin.routes.ts';
 
 export interface App {
   services: ApiServices;
@@ -155,6 +157,16 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
 
   // The OIDC issuer at /oidc (oidc-provider parses its own requests).
   koa.use(issuer.middleware());
+  // The web console at /admin: a client of the issuer above and of the API, on this node's own listener.
+  let selfUrl: string | undefined;
+  koa.use(adminRoutes({
+    config, logger,
+    selfUrl: () => {
+      if (!selfUrl) throw new Error('the console needs the app to listen first');
+      return selfUrl;
+    },
+    verifyAccessToken: (token) => issuer.verifyAccessToken(token, apiResource),
+  }).routes());
   // Enterprise SSO: home-realm discovery at the email step, the protocol edges (SAML ACS,
   // upstream OIDC callbacks) and their hand-off back into the hosted sign-in.
   const interactionDeps = { config, db: database, platform: services.platform, issuer };
@@ -223,7 +235,10 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       if (config.env !== 'test') planEffects.start();
       if (config.env !== 'test') metadataRefresher.start();
       return new Promise((resolve, reject) => {
-        const server = koa.listen(port, config.host, () => resolve(server)).on('error', reject);
+        const server = koa.listen(port, config.host, () => {
+          selfUrl ??= loopbackUrl(server, config.host);
+          resolve(server);
+        }).on('error', reject);
         server.requestTimeout = 30_000;
         servers.push(server);
       });
@@ -243,4 +258,11 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
       if (!db) await database.close();
     },
   };
+}
+
+/** How this node reaches its own listener: loopback unless it listens on one address only. */
+function loopbackUrl(server: Server, host: string | undefined): string {
+  const { port } = server.address() as AddressInfo;
+  const address = !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }

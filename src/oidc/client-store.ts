@@ -1,4 +1,6 @@
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider';
+import type { Config } from '../../config/config.schema.ts';
+import { consoleClientId, consoleClientMetadata } from '../admin/console-client.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/database.ts';
 import { serviceAccountClientId } from '../modules/service-accounts/service-accounts.service.ts';
@@ -14,11 +16,13 @@ import type { ServiceAccountClients } from './service-account-clients.ts';
  * stored sealed; the provider compares the presented one with the opened value.
  */
 export class ClientStore implements Adapter {
+  readonly #config: Config;
   readonly #db: Database;
   readonly #secrets: SecretBox;
   readonly #serviceAccounts: ServiceAccountClients;
 
-  constructor(deps: { db: Database; secrets: SecretBox; serviceAccountClients: ServiceAccountClients }) {
+  constructor(deps: { config: Config; db: Database; secrets: SecretBox; serviceAccountClients: ServiceAccountClients }) {
+    this.#config = deps.config;
     this.#db = deps.db;
     this.#secrets = deps.secrets;
     this.#serviceAccounts = deps.serviceAccountClients;
@@ -26,6 +30,7 @@ export class ClientStore implements Adapter {
 
   async find(clientId: string): Promise<AdapterPayload | undefined> {
     if (serviceAccountClientId.test(clientId)) return this.#serviceAccount(clientId);
+    if (clientId === consoleClientId) return consoleClientMetadata(this.#config);
     const client = await this.#db.withoutOrg((em) => new OAuthClientsRepository(em).findActive(clientId));
     if (!client) return undefined;
     const metadata: ClientMetadata = {

@@ -33,6 +33,19 @@ export function orgRoutes(services: ApiServices): RouteSpec[] {
       },
     }),
     defineRoute({
+      method: 'get', path: '/me/orgs', zone: 'principal', tag: 'orgs',
+      summary: 'The organizations the signed-in user may switch to (refresh grant with `organization`); an API key or service account sees only its own',
+      responses: { 200: { description: 'The organizations', schema: z.object({ data: z.array(z.object({ id: z.uuid(), name: z.string(), slug: z.string() })) }) } },
+      handler: async ({ ctx }) => {
+        const principal = ctx.state.principal as Principal;
+        // Only a user's own sign-in spans their orgs; a key is bound to the org it was made in.
+        const orgs = principal.credential.type === 'access_token' && principal.userId
+          ? await services.platform.orgsOfUser(principal.userId)
+          : [await runInOrg(db, principal.orgId, ctx, (scope) => new OrgsService(scope).get())];
+        return { status: 200, body: { data: orgs.map(({ id, name, slug }) => ({ id, name, slug })) } };
+      },
+    }),
+    defineRoute({
       method: 'post', path: '/orgs', zone: 'principal', tag: 'orgs',
       summary: 'Create an organization owned by the calling key\'s user (needs org:create), with an owner API key for it shown once',
       body: z.strictObject({ name, slug: slug.optional() }),

@@ -1,0 +1,12 @@
+// Progressive enhancement only: every page works without this file.
+document.addEventListener('submit', (event) => {
+  const message = event.target instanceof HTMLFormElement ? event.target.dataset.confirm : undefined;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+document.addEventListener('click', (event) => {
+  const button = event.target instanceof Element ? event.target.closest('[data-copy]') : null;
+  if (!button) return;
+  const field = document.getElementById(button.getAttribute('data-copy'));
+  if (!field) return;
+  navigator.clipboard?.writeText(field.value).then(() => { button.textContent = 'Copied'; }, () => field.select());
+});
