@@ -276,6 +276,30 @@ describe('plan changes', () => {
     expect(await billingRow(org)).toMatchObject({ plan: 'free', status: 'none', stripe_subscription_id: null });
   });
 
+  test('M1: a checkout by another customer naming an org with no customer yet (a Payment Link) is ignored; the org stays unlinked', async () => {
+    const victim = await createOrg(t);
+    const attacker = rid('cus_attacker');
+    const sub = stripe.setSubscription({ customer: attacker, status: 'active', priceId: 'price_enterprise_example' });
+    const evt = event('checkout.session.completed', { id: rid('cs_test'), object: 'checkout.session', mode: 'subscription', customer: attacker, subscription: sub.id, client_reference_id: victim.orgId });
+    expect(await deliver(evt)).toMatchObject({ status: 200, body: { outcome: 'ignored' } });
+    expect(await storedEvents(evt.id)).toEqual([{ org_id: null, outcome: 'ignored' }]);
+    expect(await billingRow(victim)).toBeNull();
+    expect(await summary(victim)).toMatchObject({ plan: 'free', status: 'none' });
+    // the attacker's customer is linked to no org, so its later events find nothing either
+    expect((await deliver(event('customer.subscription.updated', sub))).body.outcome).toBe('ignored');
+    expect(await billingRow(victim)).toBeNull();
+  });
+
+  test('M1: metadata.org_id (set by Gatehouse) wins over a client_reference_id naming another org', async () => {
+    const { org, customer } = await customerOrg();
+    const other = await createOrg(t);
+    const sub = stripe.setSubscription({ customer, status: 'active', priceId: 'price_team_example' });
+    const evt = event('checkout.session.completed', { id: rid('cs_test'), object: 'checkout.session', mode: 'subscription', customer, subscription: sub.id, client_reference_id: other.orgId, metadata: { org_id: org.orgId } });
+    expect((await deliver(evt)).body.outcome).toBe('processed');
+    expect(await billingRow(org)).toMatchObject({ plan: 'team', status: 'active' });
+    expect(await billingRow(other)).toBeNull();
+  });
+
   test('a checkout naming no existing org is ignored', async () => {
     const customer = rid('cus');
     const sub = stripe.setSubscription({ customer, status: 'active', priceId: 'price_team_example' });

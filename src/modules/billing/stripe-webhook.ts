@@ -9,8 +9,8 @@ import { StripeEventsRepository, StripeWebhookPlatformRepository, type ReceivedE
 import { syncSubscription, type SyncDeps } from './subscription-sync.ts';
 
 // What a verified Stripe event does (issue 7 item 3). The org is found from Stripe's side only:
-// the customer stored in org_billing, or, for a checkout, the org the session was made for
-// (client_reference_id), which must exist and must not be linked to another customer. Each event
+// the customer stored in org_billing; a checkout's org (metadata.org_id) counts only when that org's
+// stored customer is the session's. Each event
 // is claimed by id in the same org transaction as its effect and its audit, so it acts once.
 
 export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored';
@@ -60,26 +60,20 @@ export class StripeWebhook {
   }
 
   async #checkoutCompleted(event: ReceivedEvent, session: Stripe.Checkout.Session): Promise<WebhookOutcome> {
-    const orgId = session.client_reference_id ?? session.metadata?.org_id ?? null;
+    // metadata.org_id is what Gatehouse's own checkout sets; client_reference_id is only a
+    // fallback, since anyone can set it on a Payment Link.
+    const orgId = session.metadata?.org_id ?? session.client_reference_id ?? null;
     const customerId = idOf(session.customer);
     const subscriptionId = idOf(session.subscription);
     if (session.mode !== 'subscription' || !orgId || !customerId || !subscriptionId) return this.#ignore(event, 'not a subscription checkout of an org');
     const org = await this.#platform.findOrg(orgId);
     if (!org) return this.#ignore(event, 'the checkout names no existing org');
-    // Never trust an org id on its own: the org must have this customer, or none yet while the
-    // customer belongs to no other org.
-    if (org.customerId !== null && org.customerId !== customerId) return this.#ignore(event, 'the org is linked to another customer');
-    const owner = await this.#platform.orgOfCustomer(customerId);
-    if (owner !== null && owner !== orgId) return this.#ignore(event, 'the customer is linked to another org');
+    // Never trust an org id on its own: Gatehouse creates and stores the org's customer before it
+    // opens a checkout, so a genuine session's customer is the one stored. Any other customer
+    // (or an org with none yet) is someone else's checkout naming this org: never linked.
+    if (org.customerId !== customerId) return this.#ignore(event, 'the checkout\'s customer is not the org\'s', 'warn');
     const [subscription, fetchedAt] = await this.#fetch(subscriptionId);
-    return this.#inOrg(orgId, event, async (scope, row) => {
-      if (row.stripe_customer_id === null) {
-        await new BillingRepository(scope.em).setCustomer(orgId, customerId);
-        row = { ...row, stripe_customer_id: customerId };
-      }
-      if (row.stripe_customer_id !== customerId) return;
-      await this.#sync(subscription, fetchedAt)(scope, row);
-    });
+    return this.#inOrg(orgId, event, this.#sync(subscription, fetchedAt));
   }
 
   async #subscriptionChanged(event: ReceivedEvent, payload: Stripe.Subscription): Promise<WebhookOutcome> {
@@ -141,9 +135,10 @@ export class StripeWebhook {
     });
   }
 
-  async #ignore(event: ReceivedEvent, reason: string): Promise<WebhookOutcome> {
+  /** `warn` for an event that looks like someone else's checkout aimed at an org. */
+  async #ignore(event: ReceivedEvent, reason: string, level: 'info' | 'warn' = 'info'): Promise<WebhookOutcome> {
     const stored = await this.#platform.storeIgnored(event);
-    if (stored) this.#deps.logger.info({ eventId: event.id, type: event.type, reason }, 'stripe event stored and ignored');
+    if (stored) this.#deps.logger[level]({ eventId: event.id, type: event.type, reason }, 'stripe event stored and ignored');
     return stored ? 'ignored' : 'duplicate';
   }
 }
