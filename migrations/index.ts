@@ -15,6 +15,7 @@ import { Billing } from './0014-billing.ts';
 import { StripeEvents } from './0015-stripe-events.ts';
 import { Retention } from './0016-retention.ts';
 import { AppliedPlan } from './0017-applied-plan.ts';
+import { AuditCheckpointGuard } from './0018-audit-checkpoint-guard.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -35,4 +36,5 @@ export const migrationsList = [
   { name: '0015-stripe-events', class: StripeEvents },
   { name: '0016-retention', class: Retention },
   { name: '0017-applied-plan', class: AppliedPlan },
+  { name: '0018-audit-checkpoint-guard', class: AuditCheckpointGuard },
 ];

@@ -229,6 +229,68 @@ describe('tampering after retention', () => {
   });
 });
 
+describe('M2: a checkpoint cannot be used to delete the trail', () => {
+  const head = (o: TestOrg) => t.db.inOrg(o.orgId, async (em) => {
+    const [row] = await em.execute<Array<{ seq: string; hash: string }>>('SELECT seq, hash FROM audit_chain_heads');
+    return { seq: Number(row!.seq), hash: row!.hash };
+  });
+  const upsert = `INSERT INTO audit_checkpoints (org_id, seq, hash) VALUES (?, ?, ?)
+    ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`;
+
+  test('M2: the service cannot upsert a checkpoint at the head and delete every event', async () => {
+    const o = await orgWithEvents(t, 4);
+    const before = await events(t, o.orgId);
+    const { seq, hash } = await head(o);
+    const attempt = t.db.inOrg(o.orgId, async (em) => {
+      await em.execute(upsert, [o.orgId, seq, hash]);
+      await em.execute('DELETE FROM audit_events WHERE seq <= ?', [seq]);
+    });
+    await expect(attempt).rejects.toThrow(/may not cover the newest event/);
+    expect(await events(t, o.orgId)).toEqual(before);
+    expect(await checkpoint(t, o.orgId)).toEqual([]);
+    expect(await verify(t, o)).toEqual({ intact: true, eventsChecked: 7, brokenAt: null });
+  });
+
+  test('M2: after retention too, the service cannot move the checkpoint to the head', async () => {
+    const o = await orgWithEvents(t, 10);
+    await backdate(t, o.orgId, 5);
+    await job(t, 100).runOnce();
+    const before = await events(t, o.orgId);
+    const { seq, hash } = await head(o);
+    const attempt = t.db.inOrg(o.orgId, (em) => em.execute('UPDATE audit_checkpoints SET seq = ?, hash = ?', [seq, hash]));
+    await expect(attempt).rejects.toThrow(/may not cover the newest event/);
+    expect(await events(t, o.orgId)).toEqual(before);
+    expect((await checkpoint(t, o.orgId))[0]!.seq).toBe(5);
+  });
+
+  test('M2: the service cannot set a checkpoint whose hash is not its event\'s', async () => {
+    const o = await orgWithEvents(t, 4);
+    const attempt = t.db.inOrg(o.orgId, (em) => em.execute(upsert, [o.orgId, 3, 'f'.repeat(64)]));
+    await expect(attempt).rejects.toThrow(/must name a stored event/);
+    expect(await checkpoint(t, o.orgId)).toEqual([]);
+  });
+
+  test('M2: a checkpoint moved to the head and every event deleted (as the database owner) is checkpoint_unexplained', async () => {
+    const o = await orgWithEvents(t, 4);
+    const { seq, hash } = await head(o);
+    await asDatabaseOwner(t, [
+      [upsert, [o.orgId, seq, hash]],
+      ['DELETE FROM audit_events WHERE org_id = ?', [o.orgId]],
+    ]);
+    expect(await verify(t, o)).toEqual({ intact: false, eventsChecked: 0, brokenAt: { seq, eventId: null, reason: 'checkpoint_unexplained' } });
+  });
+
+  test('M2: a prefix deleted under a checkpoint no retention event names is checkpoint_unexplained', async () => {
+    const o = await orgWithEvents(t, 4);
+    const third = (await events(t, o.orgId))[2]!;
+    await t.db.inOrg(o.orgId, async (em) => {
+      await em.execute(upsert, [o.orgId, third.seq, third.hash]);
+      await em.execute('DELETE FROM audit_events WHERE seq <= ?', [third.seq]);
+    });
+    expect(await verify(t, o)).toEqual({ intact: false, eventsChecked: 4, brokenAt: { seq: 3, eventId: null, reason: 'checkpoint_unexplained' } });
+  });
+});
+
 describe('the plan decides', () => {
   let billed: TestApp;
 

@@ -20,14 +20,16 @@ export async function pruneAuditBatch(scope: OrgScope, before: Date, limit: numb
   const prefix = oldPrefix(await checkpoints.oldest(limit), before);
   const last = prefix.at(-1);
   if (!last) return 0;
-  // The checkpoint first: migration 0016 lets the service delete only events it covers.
-  await checkpoints.saveCheckpoint(last, prefix.length);
-  const deleted = await checkpoints.deleteThrough(last.seq);
-  // The run is itself a change of the org: it joins the chain, after the events it removed.
+  // The run is itself a change of the org: it joins the chain after the events it removes, and
+  // before the checkpoint moves, so the checkpoint never covers the newest event (migration 0018)
+  // and verify finds, after any checkpoint, the event that names it (audit-verify.ts).
   await recordAudit(scope, {
     type: 'audit.retention_applied',
-    after: { deleted, before: before.toISOString(), throughSeq: last.seq },
+    after: { deleted: prefix.length, before: before.toISOString(), throughSeq: last.seq },
   });
+  // Then the checkpoint: migration 0016 lets the service delete only events it covers.
+  await checkpoints.saveCheckpoint(last, prefix.length);
+  const deleted = await checkpoints.deleteThrough(last.seq);
   return deleted;
 }
 

@@ -5,7 +5,7 @@ import type { AuditEvent } from './audit-event.entity.ts';
 import { chainHash, GENESIS_HASH } from './audit-chain.ts';
 import { AuditRepository } from './audit.repository.ts';
 
-export type ChainBreak = 'content_changed' | 'link_broken' | 'missing_event' | 'head_mismatch';
+export type ChainBreak = 'content_changed' | 'link_broken' | 'missing_event' | 'head_mismatch' | 'checkpoint_unexplained';
 
 export interface ChainReport {
   intact: boolean;
@@ -30,6 +30,9 @@ export interface ChainReader {
  * After retention the walk starts at the org's checkpoint: the first event kept must link to the
  * hash of the last one deleted. Events the checkpoint says were deleted must be gone (the first
  * page is read from the very start), and a gap anywhere else is still a missing event.
+ * Retention appends `audit.retention_applied` (after.throughSeq: the checkpoint it set) after the
+ * events it deletes, so a checkpoint with no such event after it was not retention's: someone
+ * moved it to delete a prefix of the trail (possibly all of it) and is reported.
  */
 export async function walkChain(reader: ChainReader, pageSize = 1000): Promise<ChainReport> {
   let checkpoint = await reader.checkpoint();
@@ -39,6 +42,7 @@ export async function walkChain(reader: ChainReader, pageSize = 1000): Promise<C
   let checked = 0;
   let atHead: AuditEvent | null = null;
   let afterSeq = 0;
+  const explained = new Set<number>();
   for (;;) {
     const events = await reader.chainPage(afterSeq, pageSize);
     for (const e of events) {
@@ -57,6 +61,7 @@ export async function walkChain(reader: ChainReader, pageSize = 1000): Promise<C
       if (e.prevHash !== prevHash) return broken(checked, e.seq, e.id, 'link_broken');
       if (chainHash(prevHash, e) !== e.hash) return broken(checked, e.seq, e.id, 'content_changed');
       if (e.seq === head?.seq) atHead = e;
+      if (e.type === 'audit.retention_applied' && typeof e.after?.throughSeq === 'number') explained.add(e.after.throughSeq);
       prevHash = e.hash;
       expected++;
       checked++;
@@ -66,9 +71,11 @@ export async function walkChain(reader: ChainReader, pageSize = 1000): Promise<C
   }
   if (!head) return checked || checkpoint ? broken(checked, 1, null, 'head_mismatch') : intact(0);
   if (expected - 1 < head.seq) return broken(checked, expected, null, 'head_mismatch');
-  // Every event deleted and none since: the head is the checkpoint's event.
+  // Every event after the checkpoint gone: the head is the checkpoint's event (and no retention
+  // event explains the checkpoint, below).
   const headHash = atHead?.hash ?? (checkpoint?.seq === head.seq ? checkpoint.hash : null);
   if (headHash !== head.hash) return broken(checked, head.seq, atHead?.id ?? null, 'head_mismatch');
+  if (checkpoint && checkpoint.seq > 0 && !explained.has(checkpoint.seq)) return broken(checked, checkpoint.seq, null, 'checkpoint_unexplained');
   return intact(checked);
 }
 

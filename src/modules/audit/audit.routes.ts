@@ -30,7 +30,7 @@ const chainReportSchema = z.object({
   brokenAt: z.object({
     seq: z.number().int(),
     eventId: z.string().nullable(),
-    reason: z.enum(['content_changed', 'link_broken', 'missing_event', 'head_mismatch']),
+    reason: z.enum(['content_changed', 'link_broken', 'missing_event', 'head_mismatch', 'checkpoint_unexplained']),
   }).nullable(),
 });
 
