@@ -29,7 +29,7 @@ const assets: Record<string, { type: string; body: Buffer }> = {
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A local console path to return to after sign-in; anything else (another host, //x) is refused. */
-function localReturn(value: unknown): string {
+export function localReturn(value: unknown): string {
   return typeof value === 'string' && /^\/admin(\/[A-Za-z0-9/_-]*)?$/.test(value) ? value : '/admin';
 }
 
