@@ -88,6 +88,19 @@ test('a form posted without the session\'s CSRF token is refused and changes not
   await page.context().close();
 });
 
+test('the keyboard alone reaches the content and the controls, with a visible focus', async () => {
+  const page = await signedIn('Acme');
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+  await page.keyboard.press('Enter');
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+  // the first control after main is focusable and shows an outline
+  await page.keyboard.press('Tab');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+  expect(outline).not.toBe('none');
+  await page.context().close();
+});
+
 test('at phone width the page does not scroll sideways', async () => {
   const page = await signedIn('Acme', { width: 390, height: 844 });
   expect(await overflowsSideways(page)).toBe(false);
