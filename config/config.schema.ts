@@ -66,6 +66,8 @@ export const configSchema = z
       .describe('GATEHOUSE_DEFAULT_PLAN: the plan every org has while billing is off (self-hosted); with billing on, an org without a subscription is on "free"'),
     billingGraceDays: z.coerce.number().int().min(0).max(60)
       .describe('GATEHOUSE_BILLING_GRACE_DAYS: after a failed payment, days the plan stays before the org falls back to free'),
+    retentionDowngradeDays: z.coerce.number().int().min(0).max(365)
+      .describe('GATEHOUSE_RETENTION_DOWNGRADE_DAYS: days a shorter audit retention (a downgrade, a fallback to free) waits before it deletes anything'),
     gatewayKeyRateLimit: z.coerce.number().int().min(0)
       .describe('GATEWAY_KEY_RATE_LIMIT: requests per second per API key or service account (0: none)'),
     gatewayFailedAuthRateLimit: z.coerce.number().int().min(0)
@@ -119,6 +121,7 @@ export const envNames: Record<string, keyof z.infer<typeof configSchema>> = {
   GATEHOUSE_PLANS: 'plansFile',
   GATEHOUSE_DEFAULT_PLAN: 'defaultPlan',
   GATEHOUSE_BILLING_GRACE_DAYS: 'billingGraceDays',
+  GATEHOUSE_RETENTION_DOWNGRADE_DAYS: 'retentionDowngradeDays',
   GATEWAY_FAILED_AUTH_RATE_LIMIT: 'gatewayFailedAuthRateLimit',
 };
 
@@ -150,4 +153,5 @@ export const defaults = {
   // Self-hosted (billing off): every org keeps every feature, as before billing existed.
   defaultPlan: 'enterprise',
   billingGraceDays: 7,
+  retentionDowngradeDays: 30,
 } as const;

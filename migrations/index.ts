@@ -16,6 +16,10 @@ import { StripeEvents } from './0015-stripe-events.ts';
 import { Retention } from './0016-retention.ts';
 import { AppliedPlan } from './0017-applied-plan.ts';
 import { AuditCheckpointGuard } from './0018-audit-checkpoint-guard.ts';
+import { RetentionHolds } from './0019-retention-holds.ts';
+import { SetupLinks } from './0020-setup-links.ts';
+import { PlatformOverview } from './0021-platform-overview.ts';
+import { SsoTests } from './0024-sso-tests.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -37,4 +41,8 @@ export const migrationsList = [
   { name: '0016-retention', class: Retention },
   { name: '0017-applied-plan', class: AppliedPlan },
   { name: '0018-audit-checkpoint-guard', class: AuditCheckpointGuard },
+  { name: '0019-retention-holds', class: RetentionHolds },
+  { name: '0020-setup-links', class: SetupLinks },
+  { name: '0021-platform-overview', class: PlatformOverview },
+  { name: '0024-sso-tests', class: SsoTests },
 ];

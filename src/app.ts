@@ -194,7 +194,9 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // Expired OIDC artifacts are deleted in the background by every node (SKIP LOCKED batches).
   const sweeper = new ExpirySweeper({ db: database, logger });
   // Audit events past each org's plan retention, likewise (a checkpoint keeps the chain verifiable).
-  const retention = new RetentionJob({ db: database, logger, plans: services.plans, billing: services.billing });
+  const retention = new RetentionJob({
+    db: database, logger, plans: services.plans, billing: services.billing, downgradeDays: config.retentionDowngradeDays,
+  });
   // Plan changes without a webhook (a grace period that ended): effects applied, audited once.
   const planEffects = new PlanEffectsJob({ db: database, logger, plans: services.plans, billing: services.billing });
   const metadataRefresher = new MetadataRefresher({

@@ -12,7 +12,8 @@ import { OrgScope } from '../../src/modules/scope.ts';
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await startApp({ GATEHOUSE_DEFAULT_PLAN: 'team' });
+  // No downgrade delay here (the delay has its own tests below): a first run prunes at once.
+  t = await startApp({ GATEHOUSE_DEFAULT_PLAN: 'team', GATEHOUSE_RETENTION_DOWNGRADE_DAYS: '0' });
 });
 
 afterAll(async () => {
@@ -82,8 +83,8 @@ async function verify(app: TestApp, o: TestOrg) {
   return res.body;
 }
 
-function job(app: TestApp, batchSize: number, billing = false) {
-  return new RetentionJob({ db: app.db, logger: pino({ level: 'silent' }), plans: app.app.services.plans, billing, batchSize });
+function job(app: TestApp, batchSize: number, billing = false, downgradeDays = 0) {
+  return new RetentionJob({ db: app.db, logger: pino({ level: 'silent' }), plans: app.app.services.plans, billing, batchSize, downgradeDays });
 }
 
 describe('retention', () => {
@@ -296,7 +297,10 @@ describe('the plan decides', () => {
 
   beforeAll(async () => {
     // billing on (the SDK is never called here): each org's own plan, free without a subscription
-    billed = await startApp({ STRIPE_SECRET_KEY: 'sk_test_retention', STRIPE_WEBHOOK_SECRET: 'whsec_retention', STRIPE_API_BASE: 'http://127.0.0.1:9' });
+    billed = await startApp({
+      STRIPE_SECRET_KEY: 'sk_test_retention', STRIPE_WEBHOOK_SECRET: 'whsec_retention', STRIPE_API_BASE: 'http://127.0.0.1:9',
+      GATEHOUSE_RETENTION_DOWNGRADE_DAYS: '0',
+    });
   });
 
   afterAll(async () => {
@@ -330,5 +334,50 @@ describe('the plan decides', () => {
     } finally {
       await selfHosted.close();
     }
+  });
+});
+
+describe('M3: a shorter retention waits GATEHOUSE_RETENTION_DOWNGRADE_DAYS', () => {
+  let billed: TestApp;
+
+  beforeAll(async () => {
+    billed = await startApp({ STRIPE_SECRET_KEY: 'sk_test_retention', STRIPE_WEBHOOK_SECRET: 'whsec_retention', STRIPE_API_BASE: 'http://127.0.0.1:9' });
+  });
+
+  afterAll(async () => {
+    await billed?.close();
+  });
+
+  /** Every retention the org held is made to look last held `days` ago (time passing). */
+  const age = (o: TestOrg, days: number) => asDatabaseOwner(billed, [[
+    `UPDATE audit_retention_holds SET held = (SELECT jsonb_object_agg(key, to_jsonb(now() - make_interval(days => ?))) FROM jsonb_each(held))
+      WHERE org_id = ?`, [days, o.orgId]]]);
+
+  test('M3: an org downgraded today keeps its 40-day-old events; once the delay has passed they go', async () => {
+    const o = await orgWithEvents(billed, 3);
+    await asDatabaseOwner(billed, [[`INSERT INTO org_billing (org_id, plan, status) VALUES (?, 'enterprise', 'active')`, [o.orgId]]]);
+    await backdate(billed, o.orgId, 6);
+    expect((await billed.app.retention.runOnce()).deleted).toBe(0); // enterprise keeps everything: seen held
+    // the subscription ends today: the org is on free (7 days)
+    await asDatabaseOwner(billed, [[`UPDATE org_billing SET status = 'canceled' WHERE org_id = ?`, [o.orgId]]]);
+    const before = await events(billed, o.orgId);
+    await billed.app.retention.runOnce();
+    await age(o, 29);
+    await billed.app.retention.runOnce();
+    expect(await events(billed, o.orgId)).toEqual(before);
+    expect(await checkpoint(billed, o.orgId)).toEqual([]);
+
+    await age(o, 31);
+    await billed.app.retention.runOnce();
+    expect((await events(billed, o.orgId)).map((e) => e.type)).toEqual(['audit.retention_applied']);
+    expect((await verify(billed, o)).intact).toBe(true);
+  });
+
+  test('M3: an org the job has never seen (billing just turned on) is not pruned before the delay', async () => {
+    const o = await orgWithEvents(billed, 2);
+    await backdate(billed, o.orgId, 5);
+    const before = await events(billed, o.orgId);
+    await billed.app.retention.runOnce();
+    expect(await events(billed, o.orgId)).toEqual(before);
   });
 });

@@ -5,6 +5,8 @@ import { pruneAuditBatch } from '../audit/audit-retention.ts';
 import { OrgScope } from '../scope.ts';
 import { entitlementsOf } from './entitlements.ts';
 import type { PlanCatalog } from './plans.ts';
+import { retentionInForce } from './retention-holds.ts';
+import { RetentionHoldsRepository } from './retention-holds.repository.ts';
 import { orgIdsPage } from './retention.repository.ts';
 
 const dayMs = 24 * 3600 * 1000;
@@ -19,6 +21,8 @@ export interface RetentionJobOptions {
   billing: boolean;
   /** Wait between runs. */
   intervalMs?: number;
+  /** GATEHOUSE_RETENTION_DOWNGRADE_DAYS: how long a shorter retention waits (retention-holds.ts). */
+  downgradeDays: number;
   /** Events deleted per transaction: small batches keep the chain head's lock short. */
   batchSize?: number;
 }
@@ -90,11 +94,17 @@ export class RetentionJob {
     }
   }
 
-  /** The plan is read in the batch's transaction: a plan change between batches counts at once. */
+  /**
+   * The plan is read in the batch's transaction: an upgrade counts at once; a shorter retention
+   * only after the downgrade delay (retention-holds.ts).
+   */
   async #batch(scope: OrgScope): Promise<number> {
     const { plan } = await entitlementsOf(scope, this.#opts.plans, this.#opts.billing);
-    if (plan.auditRetentionDays === null) return 0;
-    const before = new Date(Date.now() - plan.auditRetentionDays * dayMs);
+    const holds = new RetentionHoldsRepository(scope.em);
+    const { days, save } = retentionInForce(await holds.find(scope.orgId), plan.auditRetentionDays, new Date(), this.#opts.downgradeDays);
+    if (save) await holds.save(scope.orgId, save);
+    if (days === null) return 0;
+    const before = new Date(Date.now() - days * dayMs);
     return (await pruneAuditBatch(scope, before, this.#batchSize)) ?? 0;
   }
 }
