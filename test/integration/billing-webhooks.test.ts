@@ -300,6 +300,16 @@ describe('plan changes', () => {
     expect(await billingRow(other)).toBeNull();
   });
 
+  test('M5: a subscription whose price is in no plan puts the org on free (status kept), not its previous plan', async () => {
+    const { org, customer, sub } = await subscribedOrg('price_enterprise_example');
+    expect(await summary(org)).toMatchObject({ plan: 'enterprise' });
+    const changed = stripe.setSubscription({ id: sub.id as string, customer, status: 'active', priceId: 'price_made_in_the_dashboard' });
+    expect((await deliver(event('customer.subscription.updated', changed))).body.outcome).toBe('processed');
+    expect(await billingRow(org)).toMatchObject({ plan: 'free', status: 'active', stripe_subscription_id: sub.id });
+    expect(await summary(org)).toMatchObject({ plan: 'free', status: 'active' });
+    expect((await audits(org)).find((e) => e.type === 'billing.plan_changed' && e.after.to === 'free')).toBeDefined();
+  });
+
   test('a checkout naming no existing org is ignored', async () => {
     const customer = rid('cus');
     const sub = stripe.setSubscription({ customer, status: 'active', priceId: 'price_team_example' });

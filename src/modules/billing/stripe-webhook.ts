@@ -103,7 +103,13 @@ export class StripeWebhook {
   #sync(subscription: Stripe.Subscription, fetchedAt: Date): Effect {
     return async (scope, row) => {
       const result = await syncSubscription(scope, this.#deps, row, subscription, fetchedAt);
-      if (result !== 'synced') this.#deps.logger.info({ orgId: scope.orgId, subscription: subscription.id, result }, 'stripe subscription state not applied');
+      if (result === 'unknown_price') {
+        const prices = subscription.items.data.map((item) => item.price.id);
+        this.#deps.logger.error({ orgId: scope.orgId, subscription: subscription.id, prices },
+          `stripe subscription price ${prices.join(', ')} is in no plan (GATEHOUSE_PLANS): the org is on the free plan`);
+      } else if (result !== 'synced') {
+        this.#deps.logger.info({ orgId: scope.orgId, subscription: subscription.id, result }, 'stripe subscription state not applied');
+      }
     };
   }
 

@@ -23,6 +23,7 @@ export interface SyncDeps {
   onPlanChange: PlanChangeHook;
 }
 
+/** 'unknown_price': applied, but on the free plan (the subscription's price is in no plan). */
 export type SyncResult = 'synced' | 'stale' | 'other_subscription' | 'other_customer' | 'unknown_price';
 
 // Stripe statuses after which a subscription never comes back (Stripe: Subscription.status).
@@ -64,8 +65,10 @@ export async function syncSubscription(
   const refused = refusal(row, subscription, fetchedAt);
   if (refused) return refused;
   const ended = endedStatuses.has(subscription.status);
-  const plan = ended ? deps.plans.free : planOf(subscription, deps.plans);
-  if (!plan) return 'unknown_price';
+  // A price in no plan (a plan removed from the file, a price made in the Stripe dashboard) fails
+  // closed: the status is stored with the free plan, never leaving the org on its previous plan.
+  const known = ended ? deps.plans.free : planOf(subscription, deps.plans);
+  const plan = known ?? deps.plans.free;
   const before = await entitlementsOf(scope, deps.plans, true);
   // A grace period starts with the first past_due state and is kept through later ones (a retry
   // failing again does not extend it); any other state ends it.
@@ -93,5 +96,5 @@ export async function syncSubscription(
     await new PlanEffectsRepository(scope.em).setAppliedPlan(scope.orgId, after.plan.key);
   }
   if (before.plan.key !== after.plan.key) await deps.onPlanChange(scope, after.plan);
-  return 'synced';
+  return known ? 'synced' : 'unknown_price';
 }
