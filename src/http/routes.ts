@@ -16,6 +16,7 @@ import { directoryRoutes } from '../modules/directories/directories.routes.ts';
 import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
 import { authorizeRoutes } from '../modules/authorization/authorize.routes.ts';
 import { billingRoutes } from '../modules/billing/billing.routes.ts';
+import { billingPlanRoutes } from '../modules/billing/billing-plans.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
 export function apiRoutes(services: ApiServices): RouteSpec[] {
@@ -35,6 +36,7 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...workspaceRoutes(services),
     ...authorizeRoutes(services),
     ...billingRoutes(services),
+    ...billingPlanRoutes(services),
     ...platformClientRoutes(services),
   ];
 }
