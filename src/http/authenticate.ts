@@ -4,6 +4,7 @@ import type { ApiKeyUsage } from '../gateway/api-key-usage.ts';
 import { apiKeyPermissions, apiKeySecretValid } from '../modules/api-keys/api-key-credential.ts';
 import type { ApiKeyTokens } from '../modules/api-keys/api-key-token.ts';
 import type { PlatformRepository } from '../modules/platform/platform.repository.ts';
+import { setupLinkPrincipal } from '../modules/setup-links/setup-link-credential.ts';
 import { ownerOnlyPermissions } from '../modules/roles/permissions.ts';
 import { rolePermissions, type ProductPermissions } from '../modules/roles/product-permissions.ts';
 import type { ServiceAccountClient } from '../oidc/service-account-clients.ts';
@@ -36,8 +37,8 @@ const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 /**
  * Establishes who calls from `Authorization: Bearer <credential>`: ctx.state.principal for an org
- * API key (`gh_<keyid>_<secret>`) or a user's JWT access token for this API from Gatehouse's
- * issuer; ctx.state.platformPrincipal for a platform API key (`ghp_<keyid>_<secret>`). Never
+ * API key (`gh_<keyid>_<secret>`), a setup link (`ghs_<linkid>_<secret>`) or a user's JWT access
+ * token for this API from Gatehouse's issuer; ctx.state.platformPrincipal for a platform API key (`ghp_<keyid>_<secret>`). Never
  * both: each zone's guard (api.ts) asks for the one it needs. Every failure answers the same 401
  * so a caller learns nothing about which part was wrong.
  */
@@ -50,11 +51,16 @@ export function authenticate(deps: AuthenticateDeps) {
       ctx.state.platformPrincipal = platformPrincipal;
       return next();
     }
-    const principal = token ? await (jwtShape.test(token) ? fromAccessToken(deps, token) : fromApiKey(deps, token)) : null;
+    const principal = token ? await fromOrgCredential(deps, token) : null;
     if (!principal) unauthenticated(ctx);
     ctx.state.principal = principal;
     await next();
   };
+}
+
+function fromOrgCredential(deps: AuthenticateDeps, token: string): Promise<Principal | null> {
+  if (jwtShape.test(token)) return fromAccessToken(deps, token);
+  return token.startsWith('ghs_') ? fromSetupLink(deps, token) : fromApiKey(deps, token);
 }
 
 function unauthenticated(ctx: Context): never {
@@ -71,6 +77,21 @@ async function fromPlatformKey(deps: AuthenticateDeps, token: string): Promise<P
     await deps.platform.markPlatformKeyUsed(row.id);
   }
   return { keyId: row.id };
+}
+
+/**
+ * A setup link (`ghs_<linkid>_<secret>`): an org principal holding only its scope's permissions
+ * and speaking for no user (setup-link-credential.ts). The management API alone accepts it; the
+ * gateway does not know the prefix, so it never reaches the product.
+ */
+async function fromSetupLink(deps: AuthenticateDeps, token: string): Promise<Principal | null> {
+  const parsed = deps.apiKeyTokens.parse(token, 'setup');
+  if (!parsed) return null;
+  const row = await deps.platform.findSetupLinkCredential(parsed.id);
+  if (!row) return null;
+  const principal = setupLinkPrincipal(deps.apiKeyTokens, parsed.secret, row, Date.now(), deps.productPermissions);
+  if (principal && (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000)) await deps.platform.markSetupLinkUsed(row.id);
+  return principal;
 }
 
 /** An org API key, checked as the gateway checks it (api-key-credential.ts): rotation grace included. */

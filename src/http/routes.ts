@@ -16,6 +16,7 @@ import { directoryRoutes } from '../modules/directories/directories.routes.ts';
 import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.ts';
 import { authorizeRoutes } from '../modules/authorization/authorize.routes.ts';
 import { billingRoutes } from '../modules/billing/billing.routes.ts';
+import { setupLinkRoutes } from '../modules/setup-links/setup-links.routes.ts';
 import { billingPlanRoutes } from '../modules/billing/billing-plans.routes.ts';
 
 /** Every /api/v1 route, in the order the OpenAPI document lists them. */
@@ -36,6 +37,7 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...workspaceRoutes(services),
     ...authorizeRoutes(services),
     ...billingRoutes(services),
+    ...setupLinkRoutes(services),
     ...billingPlanRoutes(services),
     ...platformClientRoutes(services),
   ];

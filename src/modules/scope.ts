@@ -11,7 +11,13 @@ export interface Principal {
   /** The role the credential acts with. */
   role: string;
   permissions: ReadonlySet<string>;
-  credential: { type: 'api_key' | 'access_token' | 'service_account' | 'directory'; id: string; expiresAt: Date | null };
+  credential: { type: 'api_key' | 'access_token' | 'service_account' | 'directory' | 'setup_link'; id: string; expiresAt: Date | null };
+  /**
+   * Permissions a role it hands out (an SSO connection's or a directory's default role) may carry
+   * beyond its own: a setup link holds only sso/directories powers, yet must be able to name the
+   * role people arrive with (setup-link-credential.ts). Absent: only its own permissions.
+   */
+  grantCeiling?: ReadonlySet<string>;
 }
 
 export interface RequestMeta {
@@ -21,7 +27,7 @@ export interface RequestMeta {
 }
 
 export interface Actor {
-  type: 'user' | 'api_key' | 'service_account' | 'directory' | 'system';
+  type: 'user' | 'api_key' | 'service_account' | 'directory' | 'setup_link' | 'system';
   id: string | null;
 }
 

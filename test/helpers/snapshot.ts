@@ -1,7 +1,7 @@
 import type { TestApp } from './app.ts';
 
 const tables = ['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'service_accounts', 'domains', 'connections', 'directories', 'directory_users', 'directory_groups',
-  'directory_group_members', 'directory_group_rules', 'workspaces', 'workspace_members', 'audit_events'];
+  'directory_group_members', 'directory_group_rules', 'workspaces', 'workspace_members', 'setup_links', 'audit_events'];
 
 /**
  * Everything an org holds, as a comparable value: the org row, every org table's rows (as JSON,

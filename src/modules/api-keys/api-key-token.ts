@@ -5,9 +5,10 @@ import { createHmac, createSecretKey, hkdfSync, randomBytes, timingSafeEqual, ty
 // and finds the row; the secret has 192 random bits, so a fast keyed hash (HMAC-SHA256 under a
 // key derived from GATEHOUSE_SECRET_KEY) is enough: a stolen table alone cannot be used to test
 // guesses. Each kind hashes under its own derived key, so a hash never verifies across kinds.
+// A setup link's token (issue 8) looks like ghs_<linkid>_<secret>, hashed under a key of its own.
 // A SCIM directory's bearer token looks like ghscim_<secret>: the directory id in the SCIM URL
 // finds the row, so the token carries no key id.
-export type KeyKind = 'org' | 'platform';
+export type KeyKind = 'org' | 'platform' | 'setup';
 type HashKind = KeyKind | 'scim';
 const scimShape = /^ghscim_([0-9a-f]{48})$/;
 const scimInfo = 'gatehouse scim-token hash v1';
@@ -15,6 +16,7 @@ const scimInfo = 'gatehouse scim-token hash v1';
 const formats: Record<KeyKind, { prefix: string; shape: RegExp; info: string }> = {
   org: { prefix: 'gh', shape: /^gh_([0-9a-f]{16})_([0-9a-f]{48})$/, info: 'gatehouse api-key hash v1' },
   platform: { prefix: 'ghp', shape: /^ghp_([0-9a-f]{16})_([0-9a-f]{48})$/, info: 'gatehouse platform-key hash v1' },
+  setup: { prefix: 'ghs', shape: /^ghs_([0-9a-f]{16})_([0-9a-f]{48})$/, info: 'gatehouse setup-link hash v1' },
 };
 
 export interface IssuedKey {
@@ -30,7 +32,7 @@ export class ApiKeyTokens {
 
   constructor(secretKey: string) {
     const derive = (info: string) => createSecretKey(Buffer.from(hkdfSync('sha256', Buffer.from(secretKey), Buffer.alloc(0), info, 32)));
-    this.#hmacKeys = { org: derive(formats.org.info), platform: derive(formats.platform.info), scim: derive(scimInfo) };
+    this.#hmacKeys = { org: derive(formats.org.info), platform: derive(formats.platform.info), setup: derive(formats.setup.info), scim: derive(scimInfo) };
   }
 
   issue(kind: KeyKind = 'org'): IssuedKey {

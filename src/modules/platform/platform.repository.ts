@@ -81,6 +81,21 @@ export interface PlatformKeyCredentialRow {
   revoked_at: Date | null;
 }
 
+/** A setup link (migration 0020) with its org and its creator's current role there. */
+export interface SetupLinkCredentialRow {
+  id: string;
+  org_id: string;
+  org_name: string;
+  scope: string;
+  secret_hash: string;
+  expires_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  /** The creator's role in the link's org; null once they are not an active member there. */
+  member_role: string | null;
+  member_role_permissions: string[] | null;
+}
+
 export interface GrantOrgRow {
   org_id: string;
   user_id: string;
@@ -136,6 +151,33 @@ export class PlatformRepository {
         revoked_at: toDate(row.revoked_at),
         last_used_at: toDate(row.last_used_at),
       };
+    });
+  }
+
+  /** A setup link by its public id, with its org's name and its creator's current membership. */
+  findSetupLinkCredential(linkId: string): Promise<SetupLinkCredentialRow | null> {
+    return this.#db.asPlatform(async (em) => {
+      const rows = await em.execute<SetupLinkCredentialRow[]>(
+        `SELECT l.id, l.org_id, o.name AS org_name, l.scope, l.secret_hash, l.expires_at, l.revoked_at, l.last_used_at,
+                m.role AS member_role, mr.permissions AS member_role_permissions
+           FROM setup_links l
+           JOIN organizations o ON o.id = l.org_id
+           LEFT JOIN (memberships m JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL)
+             ON m.org_id = l.org_id AND m.user_id = l.created_by
+           LEFT JOIN roles mr ON mr.org_id = l.org_id AND mr.key = m.role
+          WHERE l.id = ?`, [linkId]);
+      const row = rows[0];
+      if (!row) return null;
+      return { ...row, expires_at: toDate(row.expires_at), revoked_at: toDate(row.revoked_at), last_used_at: toDate(row.last_used_at) };
+    });
+  }
+
+  /** Last-used time of a setup link, at most once a minute. */
+  markSetupLinkUsed(linkId: string): Promise<void> {
+    return this.#db.asPlatform(async (em) => {
+      await em.execute(
+        `UPDATE setup_links SET last_used_at = now()
+          WHERE id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, [linkId]);
     });
   }
 

@@ -17,7 +17,8 @@ export async function resolveRole(scope: OrgScope, key: string): Promise<Resolve
 
 /** "Not above": every permission of the role is one the caller holds. */
 export function withinCaller(scope: OrgScope, permissions: readonly string[]): boolean {
-  return permissions.every((p) => scope.principal === null || scope.principal.permissions.has(p));
+  const principal = scope.principal;
+  return permissions.every((p) => principal === null || principal.permissions.has(p) || principal.grantCeiling?.has(p) === true);
 }
 
 /** Nobody grants, or deals in, a role holding permissions they lack. */
