@@ -7,6 +7,7 @@ import { memberRoutes } from '../modules/members/members.routes.ts';
 import { mfaRoutes } from '../modules/users/mfa.routes.ts';
 import { orgRoutes } from '../modules/orgs/orgs.routes.ts';
 import { platformClientRoutes } from '../oidc/clients.routes.ts';
+import { platformOrgRoutes } from '../modules/platform/platform-orgs.routes.ts';
 import { roleRoutes } from '../modules/roles/roles.routes.ts';
 import { serviceAccountRoutes } from '../modules/service-accounts/service-accounts.routes.ts';
 import { teamRoutes } from '../modules/teams/teams.routes.ts';
@@ -40,5 +41,6 @@ export function apiRoutes(services: ApiServices): RouteSpec[] {
     ...setupLinkRoutes(services),
     ...billingPlanRoutes(services),
     ...platformClientRoutes(services),
+    ...platformOrgRoutes(services),
   ];
 }

@@ -15,8 +15,11 @@ export interface Entitlements {
 
 const paidStatuses = new Set(['active', 'trialing']);
 
-/** The subscribed plan while it is paid for (or past due within grace); otherwise free. */
-function billedPlan(row: OrgBillingRow | null, plans: PlanCatalog, now: Date): Plan {
+/**
+ * The subscribed plan while it is paid for (or past due within grace); otherwise free. Exported
+ * for the platform overview, which reads many orgs' rows at once outside any org scope.
+ */
+export function billedPlan(row: Pick<OrgBillingRow, 'plan' | 'status' | 'grace_until'> | null, plans: PlanCatalog, now: Date): Plan {
   if (!row) return plans.free;
   const plan = plans.get(row.plan);
   // A plan removed from the file since the subscription was stored: the org falls back to free
