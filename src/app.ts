@@ -179,7 +179,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   // Hosted account pages beside the sign-in: password reset, sign-up (when on), invitation links.
   koa.use(passwordResetRoutes({ config, db: database, platform: services.platform, issuer, mailer: services.mailer }).routes());
   koa.use(signUpRoutes({ config, db: database, platform: services.platform, issuer }).routes());
-  koa.use(invitationRoutes({ config, db: database, platform: services.platform }).routes());
+  koa.use(invitationRoutes({ config, db: database, platform: services.platform, plans: services.plans, billing: services.billing }).routes());
   const sso: SsoDeps = {
     config, db: database, platform: services.platform, secrets: services.secrets, logger,
     requests: ssoRequests, replayCache: new SamlReplayCache(database), logins,

@@ -2,6 +2,9 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Database } from '../../db/database.ts';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, UnauthorizedError, ValidationError } from '../../errors.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { assertSeatsAvailable } from '../billing/entitlements.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
+import { PlanLocksRepository } from '../billing/plan-locks.repository.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import type { PlatformRepository } from '../platform/platform.repository.ts';
 import { resolveRole } from '../roles/role-catalog.ts';
@@ -46,7 +49,7 @@ class PasswordMismatch extends UnauthorizedError {
  * invitee holds no credential yet: the token is the proof).
  */
 export async function acceptInvitation(
-  deps: { db: Database; platform: PlatformRepository },
+  deps: { db: Database; platform: PlatformRepository } & PlanDeps,
   token: string,
   input: AcceptInput,
   meta: RequestMeta,
@@ -60,7 +63,7 @@ export async function acceptInvitation(
   // lock would each be checked against the old count, so concurrent requests could try far more
   // than the limit before any count landed.
   const outcome = await deps.db.inOrg(found.org_id, (em) =>
-    new InvitationAcceptance(new OrgScope(found.org_id, em, null, meta)).accept(found.id, tokenHash, input));
+    new InvitationAcceptance(new OrgScope(found.org_id, em, null, meta), deps).accept(found.id, tokenHash, input));
   if (outcome instanceof PasswordMismatch) throw outcome;
   return outcome;
 }
@@ -68,10 +71,12 @@ export async function acceptInvitation(
 export class InvitationAcceptance {
   readonly #scope: OrgScope;
   readonly #invitations: InvitationsRepository;
+  readonly #plan: PlanDeps;
 
-  constructor(scope: OrgScope) {
+  constructor(scope: OrgScope, plan: PlanDeps) {
     this.#scope = scope;
     this.#invitations = new InvitationsRepository(scope.em);
+    this.#plan = plan;
   }
 
   /** Joins the invitee, or (a wrong password) returns the error to throw once the count commits. */
@@ -81,6 +86,7 @@ export class InvitationAcceptance {
     if (!invitation || invitation.tokenHash !== tokenHash) throw notFound();
     checkAcceptable(invitation);
     if (!(await resolveRole(this.#scope, invitation.role))) throw roleGone();
+    await this.#checkPlan(invitation);
     const existing = await new UsersRepository(this.#scope.em).findByEmail(invitation.email);
     // Nothing is written before this check, so committing a wrong password commits only its count.
     if (existing && !(await this.#proves(existing, input))) return this.#countFailedAttempt(invitation);
@@ -88,6 +94,21 @@ export class InvitationAcceptance {
     if (existing?.disabledAt) throw new ForbiddenError('user.disabled', 'This account has been disabled. Contact your administrator.');
     const user = existing ?? (await this.#createUser(invitation.email, input));
     return this.#join(invitation, user, !existing);
+  }
+
+  /**
+   * The plan may have shrunk since the invitation was made (a downgrade): its role must still be
+   * one the plan offers, and its seat must still fit. The pending invitation already counts as a
+   * seat, so it fits when members plus pending invitations, this one included, are within the
+   * limit (adding 0); checked under the seat lock invitations and SCIM creates take.
+   */
+  async #checkPlan(invitation: Invitation): Promise<void> {
+    const gate = new PlanGate(this.#scope, this.#plan);
+    await gate.requireRole(invitation.role);
+    const entitlements = await gate.entitlements();
+    if (entitlements.plan.seats === null) return;
+    await new PlanLocksRepository(this.#scope.em).lock('seats', this.#scope.orgId);
+    await assertSeatsAvailable(this.#scope, entitlements, 0);
   }
 
   /**

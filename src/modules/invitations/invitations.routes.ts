@@ -60,7 +60,7 @@ export function invitationRoutes(services: ApiServices): RouteSpec[] {
       responses: { 200: { description: 'Joined', schema: z.object({ orgId: z.uuid(), userId: z.uuid(), role: z.string() }) } },
       handler: async ({ params, body, ctx }) => ({
         status: 200,
-        body: await acceptInvitation({ db: services.db, platform: services.platform }, params.token, body, requestMeta(ctx)),
+        body: await acceptInvitation(services, params.token, body, requestMeta(ctx)),
       }),
     }),
   ];

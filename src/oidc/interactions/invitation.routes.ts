@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { UnauthorizedError } from '../../errors.ts';
 import { requestMeta } from '../../http/org-context.ts';
+import type { PlanDeps } from '../../modules/billing/plan-gate.ts';
 import { acceptInvitation } from '../../modules/invitations/invitation-accept.service.ts';
 import { previewInvitation, type InvitationPreview } from '../../modules/invitations/invitation-preview.service.ts';
 import { invitationNewAccountPage, invitationPasswordPage, noticePage } from './account-views.ts';
@@ -18,7 +19,7 @@ const password = z.string().min(1).max(1024);
  * password, through the accept service. There is no sign-in to resume: the page ends with a
  * link to the application.
  */
-export function invitationRoutes(deps: Pick<InteractionDeps, 'config' | 'db' | 'platform'>): Router {
+export function invitationRoutes(deps: Pick<InteractionDeps, 'config' | 'db' | 'platform'> & PlanDeps): Router {
   const router = new Router({ prefix: '/invitations/:token' });
   const linkForms = new TokenForms(deps.config.secretKey, 'invitation');
   const page = (token: string, inv: InvitationPreview, typedName: string, error?: string) => {
