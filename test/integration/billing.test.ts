@@ -74,8 +74,9 @@ describe('POST /billing/checkout', () => {
       'metadata[org_id]': org.orgId,
       'subscription_data[metadata][org_id]': org.orgId,
     });
-    expect(session.form.success_url).toMatch(/^https:\/\/gatehouse\.example\.test\//);
-    expect(session.form.cancel_url).toMatch(/^https:\/\/gatehouse\.example\.test\//);
+    // L5: back to the web console's billing page of the org
+    expect(session.form.success_url).toBe(`https://gatehouse.example.test/admin/orgs/${org.orgId}/billing?checkout=success`);
+    expect(session.form.cancel_url).toBe(`https://gatehouse.example.test/admin/orgs/${org.orgId}/billing?checkout=cancelled`);
     expect(session.stripeVersion).toBe(stripeApiVersion);
     expect((await row(org))?.stripe_customer_id).toBe(customer!.id);
     expect(await auditTypes(org)).toEqual(['billing.checkout_started']);
@@ -164,7 +165,7 @@ describe('POST /billing/portal', () => {
     expect(res.body.url).toMatch(/^https:\/\/billing\.stripe\.test\/p\/session\/bps_/);
     const customer = (await row(org))!.stripe_customer_id!;
     const sent = stripe.sent('/v1/billing_portal/sessions').find((r) => r.form.customer === customer)!;
-    expect(sent.form.return_url).toMatch(/^https:\/\/gatehouse\.example\.test\//);
+    expect(sent.form.return_url).toBe(`https://gatehouse.example.test/admin/orgs/${org.orgId}/billing`);
     expect(await auditTypes(org)).toEqual(['billing.portal_opened', 'billing.checkout_started']);
   });
 });

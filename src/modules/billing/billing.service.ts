@@ -70,7 +70,7 @@ export class BillingService {
       throw new ConflictError('billing.already_subscribed', 'This organization already has a subscription: change its plan in the billing portal.');
     }
     const customerId = row.stripe_customer_id ?? await this.#createCustomer(stripe);
-    const { publicUrl } = this.#deps;
+    const page = this.#billingPage();
     const session = await callStripe('start a checkout', () => stripe.checkout.sessions.create({
       mode: 'subscription',
       customer: customerId,
@@ -78,8 +78,8 @@ export class BillingService {
       client_reference_id: this.#scope.orgId,
       metadata: { org_id: this.#scope.orgId, plan: plan.key },
       subscription_data: { metadata: { org_id: this.#scope.orgId, plan: plan.key } },
-      success_url: `${publicUrl}/billing/success?org=${this.#scope.orgId}&session_id={CHECKOUT_SESSION_ID}`,
-      cancel_url: `${publicUrl}/billing/cancelled?org=${this.#scope.orgId}`,
+      success_url: `${page}?checkout=success`,
+      cancel_url: `${page}?checkout=cancelled`,
     }));
     if (!session.url) throw new AppError('billing.stripe_failed', 502, 'Stripe answered the checkout without a URL.');
     await recordAudit(this.#scope, {
@@ -99,10 +99,15 @@ export class BillingService {
     }
     const customer = row.stripe_customer_id;
     const session = await callStripe('open the billing portal', () => stripe.billingPortal.sessions.create({
-      customer, return_url: `${this.#deps.publicUrl}/billing?org=${this.#scope.orgId}`,
+      customer, return_url: this.#billingPage(),
     }));
     await recordAudit(this.#scope, { type: 'billing.portal_opened', target: { type: 'customer', id: customer }, after: { customer } });
     return { url: session.url };
+  }
+
+  /** The web console's billing page of the org, where Stripe sends the owner back. */
+  #billingPage(): string {
+    return `${this.#deps.publicUrl}/admin/orgs/${this.#scope.orgId}/billing`;
   }
 
   #stripe(): StripeClient {
