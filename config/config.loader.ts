@@ -54,6 +54,8 @@ export function loadConfig(env: Env = process.env, warn: (msg: string) => void =
     if (!cfg.databaseUrl) problems.push('databaseUrl: DATABASE_URL is required in production (the embedded database is for development)');
     if (!cfg.publicUrl.startsWith('https://')) problems.push('publicUrl: PUBLIC_URL must be https in production');
     if (cfg.stripeSecretKey && /^(sk|rk)_test_/.test(cfg.stripeSecretKey)) problems.push('stripeSecretKey: a test-mode Stripe key is refused in production');
+    // The SDK sends the secret key to this host: in production only over TLS.
+    if (cfg.stripeApiBase && !cfg.stripeApiBase.startsWith('https://')) problems.push('stripeApiBase: STRIPE_API_BASE must be https in production (plain http is for local test stand-ins)');
   }
   for (const provider of ['google', 'github'] as const) {
     if (!cfg[`${provider}ClientId`] !== !cfg[`${provider}ClientSecret`]) {

@@ -44,6 +44,13 @@ test('production refuses a missing secret key, the embedded database and plain h
   expect(problems.join('\n')).toMatch(/must be https/);
 });
 
+test('L6: production refuses STRIPE_API_BASE over plain http, accepts https', () => {
+  const base = { NODE_ENV: 'production', PUBLIC_URL: 'https://gh.example.com/', DATABASE_URL: 'postgres://db/gh', GATEHOUSE_SECRET_KEY: key };
+  expect(problemsOf({ ...base, STRIPE_API_BASE: 'http://127.0.0.1:12111' })).toEqual([expect.stringMatching(/^stripeApiBase: STRIPE_API_BASE must be https in production/)]);
+  expect(loadConfig({ ...base, STRIPE_API_BASE: 'https://stripe-proxy.internal:8443' }, quiet).stripeApiBase).toBe('https://stripe-proxy.internal:8443');
+  expect(loadConfig({ NODE_ENV: 'development', GATEHOUSE_DATA_DIR: 'memory://', STRIPE_API_BASE: 'http://127.0.0.1:12111' }, quiet).stripeApiBase).toBe('http://127.0.0.1:12111');
+});
+
 test('production accepts a complete config', () => {
   const config = loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://gh.example.com/', DATABASE_URL: 'postgres://db/gh', GATEHOUSE_SECRET_KEY: key }, quiet);
   expect(config.publicUrl).toBe('https://gh.example.com');
