@@ -33,10 +33,11 @@ beforeAll(async () => {
   const groupId = await insertDirectoryGroup(a.orgId, directory.body.id);
   const rule = await a.owner.api('POST', `${o}/directories/${directory.body.id}/rules`, { groupId, role: 'viewer' });
   const workspace = await a.owner.api('POST', `${o}/workspaces`, { name: 'Production' });
+  const setupLink = await a.owner.api('POST', `${o}/setup-links`, { scope: 'both' });
   Object.assign(ids, {
     roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId, serviceAccountId: account.body.id,
     domainId: domain.body.id, connectionId: connection.body.id, directoryId: directory.body.id, groupId, ruleId: rule.body.id,
-    workspaceId: workspace.body.id,
+    workspaceId: workspace.body.id, setupLinkId: setupLink.body.id,
   });
   for (const v of Object.values(ids)) expect(v).toEqual(expect.any(String));
 });
@@ -81,6 +82,7 @@ const bodies: Record<string, () => unknown> = {
   'PATCH /orgs/:orgId/workspaces/:workspaceId': () => ({ name: 'Intruders' }),
   'PUT /orgs/:orgId/members/:userId/workspaces': () => ({ workspaceIds: [] }),
   'POST /orgs/:orgId/billing/checkout': () => ({ plan: 'team' }),
+  'POST /orgs/:orgId/setup-links': () => ({ scope: 'both' }),
 };
 
 function routeKey(spec: RouteSpec): string {
@@ -104,6 +106,7 @@ function idFor(path: string): string {
   if (path.includes('/domains/')) return ids.domainId!;
   if (path.includes('/connections/')) return ids.connectionId!;
   if (path.includes('/directories/')) return ids.directoryId!;
+  if (path.includes('/setup-links/')) return ids.setupLinkId!;
   return ids.apiKeyId!;
 }
 

@@ -38,6 +38,8 @@ async function seed(org: TestOrg): Promise<void> {
     const workspace = uuidv7();
     await em.execute(`INSERT INTO workspaces (id, org_id, name) VALUES (?, ?, 'Production')`, [workspace, org.orgId]);
     await em.execute('INSERT INTO workspace_members (org_id, workspace_id, user_id) VALUES (?, ?, ?)', [org.orgId, workspace, member.userId]);
+    await em.execute(`INSERT INTO setup_links (id, org_id, scope, secret_hash, created_by, expires_at) VALUES (?, ?, 'sso', 'hash', ?, now() + interval '1 hour')`,
+      [uuidv7().replace(/-/g, '').slice(-16), org.orgId, org.owner.userId]);
     await em.execute(`INSERT INTO org_billing (org_id, plan, status) VALUES (?, 'team', 'active')`, [org.orgId]);
     await em.execute(`INSERT INTO audit_checkpoints (org_id, seq, hash) VALUES (?, 0, repeat('0', 64))`, [org.orgId]);
     await em.execute(
@@ -69,7 +71,7 @@ async function orgTables(): Promise<string[]> {
 
 test('every table with an org_id column (and organizations) has row-level security enabled and forced', async () => {
   const tables = [...(await orgTables()), 'organizations'];
-  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads', 'service_accounts', 'oidc_grant_orgs', 'domains', 'connections']));
+  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads', 'service_accounts', 'oidc_grant_orgs', 'domains', 'connections', 'setup_links']));
   const rows = await t.db.withoutOrg((em) => em.execute<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }[]>(
     `SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
       WHERE relnamespace = current_schema()::regnamespace AND relname IN (${tables.map(() => '?').join(',')})`, tables));
