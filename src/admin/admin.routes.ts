@@ -12,6 +12,7 @@ import { ConsoleCookies, type ConsoleSession } from './console-session.ts';
 import { consoleSections } from './sections.ts';
 import { html, sendPage } from './view.ts';
 import { orgSwitcher } from './pages/org-switcher.ts';
+import { setupPortalRoutes } from './setup-portal.routes.ts';
 
 export interface AdminDeps {
   config: Config;
@@ -94,6 +95,8 @@ export function adminRoutes(deps: AdminDeps, sections: readonly ConsoleSection[]
     end.searchParams.set('post_logout_redirect_uri', `${config.publicUrl}/admin/signed-out`);
     ctx.redirect(end.href);
   });
+
+  router.use(setupPortalRoutes(deps).routes()); // the IT admin's setup portal: a setup link, no session
 
   // Everything below needs a session with a fresh access token.
   async function requireSession(ctx: Context, next: Next): Promise<void> {
