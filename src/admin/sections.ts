@@ -1,9 +1,17 @@
 import type { ConsoleSection } from './console-context.ts';
 import { membersSection } from './pages/members.page.ts';
+import { apiKeysSection } from './pages/api-keys.page.ts';
+import { workspacesSection } from './pages/workspaces.page.ts';
+import { auditSection } from './pages/audit.page.ts';
+import { billingSection } from './pages/billing.page.ts';
 import { setupLinksSection } from './pages/setup-links.page.ts';
 
 /** The console's org pages, in nav order. Each section is one file under pages/. */
 export const consoleSections: readonly ConsoleSection[] = [
   membersSection,
+  apiKeysSection,
+  workspacesSection,
+  auditSection,
+  billingSection,
   setupLinksSection,
 ];
