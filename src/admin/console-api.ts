@@ -2,11 +2,14 @@
 export class ApiProblem extends Error {
   readonly status: number;
   readonly code: string;
+  /** A validation problem's field errors (`body.email`: what is wrong), for forms to show. */
+  readonly errors: { field: string; message: string }[];
 
-  constructor(status: number, code: string, detail: string) {
+  constructor(status: number, code: string, detail: string, errors: { field: string; message: string }[] = []) {
     super(detail);
     this.status = status;
     this.code = code;
+    this.errors = errors;
   }
 }
 
@@ -85,6 +88,9 @@ export class ConsoleApi {
 }
 
 async function problemOf(res: Response): Promise<ApiProblem> {
-  const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string; title?: string };
-  return new ApiProblem(res.status, body.code ?? `http.${res.status}`, body.detail ?? body.title ?? `The request failed (${res.status}).`);
+  const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string; title?: string; errors?: unknown };
+  const errors = Array.isArray(body.errors)
+    ? body.errors.filter((e): e is { field: string; message: string } => typeof e?.field === 'string' && typeof e?.message === 'string')
+    : [];
+  return new ApiProblem(res.status, body.code ?? `http.${res.status}`, body.detail ?? body.title ?? `The request failed (${res.status}).`, errors);
 }
