@@ -56,6 +56,7 @@ import { createStripeClient } from './modules/billing/stripe-client.ts';
 import { StripeWebhook } from './modules/billing/stripe-webhook.ts';
 import { stripeWebhookRoutes } from './modules/billing/stripe-webhook.routes.ts';
 import { adminRoutes } from './admin/admin.routes.ts';
+import { platformConsoleRoutes } from './admin/platform.routes.ts';
 
 export interface App {
   services: ApiServices;
@@ -159,14 +160,17 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(issuer.middleware());
   // The web console at /admin: a client of the issuer above and of the API, on this node's own listener.
   let selfUrl: string | undefined;
+  const consoleSelfUrl = () => {
+    if (!selfUrl) throw new Error('the console needs the app to listen first');
+    return selfUrl;
+  };
   koa.use(adminRoutes({
     config, logger,
-    selfUrl: () => {
-      if (!selfUrl) throw new Error('the console needs the app to listen first');
-      return selfUrl;
-    },
+    selfUrl: consoleSelfUrl,
     verifyAccessToken: (token) => issuer.verifyAccessToken(token, apiResource),
   }).routes());
+  // The platform operators' view at /admin/platform: signed in with a platform API key.
+  koa.use(platformConsoleRoutes({ config, db: database, selfUrl: consoleSelfUrl }).routes());
   // Enterprise SSO: home-realm discovery at the email step, the protocol edges (SAML ACS,
   // upstream OIDC callbacks) and their hand-off back into the hosted sign-in.
   const interactionDeps = { config, db: database, platform: services.platform, issuer };

@@ -26,9 +26,20 @@ export interface SignInFlow {
   returnTo: string;
 }
 
+/** A platform operator signed in with a platform API key (platform.routes.ts): the key itself. */
+export interface PlatformSession {
+  key: string;
+  csrf: string;
+}
+
 const sessionCookie = 'gh_console';
 const flowCookie = 'gh_console_flow';
 const sessionHours = 12;
+// The operator's cookie holds a key that reads every org: sent only to the operator pages, and
+// kept for a working day, not the org console's twelve hours.
+const platformCookie = 'gh_console_platform';
+const platformPath = '/admin/platform';
+const platformHours = 8;
 
 /**
  * Seals and opens the console's cookies with A256GCM (jose, `dir`), under a key derived from
@@ -60,17 +71,29 @@ export class ConsoleCookies {
     await this.#seal(ctx, flowCookie, flow, 600);
   }
 
+  async platformSession(ctx: Context): Promise<PlatformSession | undefined> {
+    return (await this.#open(ctx, platformCookie)) as PlatformSession | undefined;
+  }
+
+  async setPlatformSession(ctx: Context, session: PlatformSession): Promise<void> {
+    await this.#seal(ctx, platformCookie, session, platformHours * 3600, platformPath);
+  }
+
+  clearPlatformSession(ctx: Context): void {
+    ctx.cookies.set(platformCookie, null, { path: platformPath });
+  }
+
   clear(ctx: Context, which: 'session' | 'flow'): void {
     ctx.cookies.set(which === 'session' ? sessionCookie : flowCookie, null, { path: '/admin' });
   }
 
-  async #seal(ctx: Context, name: string, value: object, seconds: number): Promise<void> {
+  async #seal(ctx: Context, name: string, value: object, seconds: number, path = '/admin'): Promise<void> {
     const sealed = await new EncryptJWT({ v: value, use: name })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
       .setIssuedAt()
       .setExpirationTime(`${seconds}s`)
       .encrypt(this.#key);
-    ctx.cookies.set(name, sealed, { path: '/admin', httpOnly: true, sameSite: 'lax', secure: this.#secure, maxAge: seconds * 1000, overwrite: true });
+    ctx.cookies.set(name, sealed, { path, httpOnly: true, sameSite: 'lax', secure: this.#secure, maxAge: seconds * 1000, overwrite: true });
   }
 
   async #open(ctx: Context, name: string): Promise<object | undefined> {
