@@ -12,12 +12,12 @@ import { setupLinksSection } from './pages/setup-links.page.ts';
 /** The console's org pages, in nav order. Each section is one file under pages/. */
 export const consoleSections: readonly ConsoleSection[] = [
   membersSection,
+  invitationsSection,
+  rolesSection,
+  teamsSection,
   apiKeysSection,
   workspacesSection,
   auditSection,
   billingSection,
-  invitationsSection,
-  rolesSection,
-  teamsSection,
   setupLinksSection,
 ];
