@@ -7,6 +7,8 @@ import { freePort } from './cli.ts';
 // error envelope, and idempotency keys replaying the first successful answer.
 //   POST /v1/customers, POST /v1/checkout/sessions, POST /v1/billing_portal/sessions,
 //   GET /v1/subscriptions/:id (state set by tests).
+// With `hostedPages`, the Checkout and Billing Portal URLs it hands out point at itself, and it
+// answers them with a plain page, so a browser test can follow the redirect to the end.
 
 export interface StripeRequest {
   method: string;
@@ -92,9 +94,11 @@ function nested(form: Record<string, string>, prefix: string): Record<string, st
   return out;
 }
 
-export async function startStripe(secretKey = `sk_test_${randomBytes(12).toString('hex')}`): Promise<StripeStandIn> {
+export async function startStripe(secretKey = `sk_test_${randomBytes(12).toString('hex')}`, options: { hostedPages?: boolean } = {}): Promise<StripeStandIn> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const checkoutBase = options.hostedPages ? url : 'https://checkout.stripe.test';
+  const portalBase = options.hostedPages ? url : 'https://billing.stripe.test';
   const replays = new Map<string, string>();
   const stand: StripeStandIn = {
     url, secretKey, requests: [], customers: new Map(), subscriptions: new Map(), failures: new Map(),
@@ -119,12 +123,12 @@ export async function startStripe(secretKey = `sk_test_${randomBytes(12).toStrin
         id: sessionId, object: 'checkout.session', mode: form.mode, customer: form.customer ?? null,
         client_reference_id: form.client_reference_id ?? null, metadata: nested(form, 'metadata'),
         success_url: form.success_url, cancel_url: form.cancel_url, status: 'open',
-        url: `https://checkout.stripe.test/c/pay/${sessionId}`,
+        url: `${checkoutBase}/c/pay/${sessionId}`,
       };
     },
     '/v1/billing_portal/sessions': (form) => {
       const sessionId = id('bps');
-      return { id: sessionId, object: 'billing_portal.session', customer: form.customer, return_url: form.return_url ?? null, url: `https://billing.stripe.test/p/session/${sessionId}` };
+      return { id: sessionId, object: 'billing_portal.session', customer: form.customer, return_url: form.return_url ?? null, url: `${portalBase}/p/session/${sessionId}` };
     },
   };
 
@@ -133,6 +137,12 @@ export async function startStripe(secretKey = `sk_test_${randomBytes(12).toStrin
     const form = req.method === 'POST' ? await readForm(req) : {};
     const idempotencyKey = (req.headers['idempotency-key'] as string | undefined) ?? null;
     stand.requests.push({ method: req.method ?? '', path, form, idempotencyKey, stripeVersion: (req.headers['stripe-version'] as string | undefined) ?? null });
+    const hosted = options.hostedPages && req.method === 'GET' ? path.match(/^\/(c\/pay|p\/session)\/([A-Za-z0-9_]+)$/) : null;
+    if (hosted) {
+      const title = hosted[1] === 'c/pay' ? 'Stripe Checkout stand-in' : 'Stripe Billing Portal stand-in';
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return void res.end(`<!doctype html><html lang="en"><title>${title}</title><h1>${title}</h1><p>Session ${hosted[2]}</p></html>`);
+    }
     if (req.headers.authorization !== `Bearer ${secretKey}`) return stripeError(res, 401, 'invalid_request_error', 'Invalid API Key provided.');
     const failure = stand.failures.get(path);
     if (failure && failure.times > 0) {

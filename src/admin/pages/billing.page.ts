@@ -34,7 +34,7 @@ const returnMessages: Record<string, VNode> = {
 
 const off = html`<p role="status">Billing is not enabled on this deployment: every organization has the self-hosted plan.</p>`;
 
-const orUnlimited = (n: number | null, unit: string) => (n === null ? `unlimited ${unit}` : `${n} ${unit}`);
+const orUnlimited = (n: number | null, unit: string) => (n === null ? `unlimited ${unit}s` : `${n} ${unit}${n === 1 ? '' : 's'}`);
 
 function summary(b: Billing): VNode {
   return html`<dl class="values">
@@ -50,7 +50,7 @@ function plansTable(ctx: ConsoleContext, b: Billing, plans: Plan[]): VNode {
   const c = ctx.state.console;
   const rows = plans.map((p) => [
     p.key === b.plan ? html`<strong>${p.name}</strong> <small>(current)</small>` : p.name,
-    orUnlimited(p.seats, 'seats'), orUnlimited(p.apiKeyLimit, 'keys'),
+    orUnlimited(p.seats, 'seat'), orUnlimited(p.apiKeyLimit, 'key'),
     p.features.length ? p.features.join(', ').replaceAll('_', ' ') : '—',
     p.forSale && p.key !== b.plan
       ? html`<${PostForm} action=${`${c.base}/billing/checkout`} csrf=${c.csrf}>
