@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { client, startApp, type TestApp } from '../helpers/app.ts';
-import { createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
+import { addMember, createOrg, uniqueEmail, type TestOrg } from '../helpers/factories.ts';
 import { refusalsOf } from '../helpers/snapshot.ts';
 
 // Security review M4, L3: what was allowed on a bigger plan is checked again against the plan the
@@ -78,5 +78,39 @@ describe('M4: accepting an invitation after a downgrade', () => {
     const { token } = await invite(org, 'admin');
     await setPlan(org, 'starter', 'canceled');
     await expectRefused(org, () => accept(token), 402, 'plan.feature_unavailable');
+  });
+});
+
+describe('L3: machine credentials and team members follow the plan', () => {
+  test('L3: on free, an API key cannot be given a role the plan lacks (viewer, admin)', async () => {
+    const org = await createOrg(t);
+    for (const role of ['viewer', 'admin']) {
+      await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/api-keys`, { name: `${role} key`, role }), 402, 'plan.feature_unavailable');
+    }
+  });
+
+  test('L3: on free, a service account cannot be given a role the plan lacks', async () => {
+    const org = await createOrg(t);
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'robot', role: 'member' }), 402, 'plan.feature_unavailable');
+  });
+
+  test('L3: after a downgrade, a custom role made on team goes to no new API key or service account', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'team');
+    const role = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/roles`, { key: 'auditor', name: 'Auditor', permissions: ['audit:read'] });
+    expect(role.status).toBe(201);
+    await setPlan(org, 'starter');
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/api-keys`, { name: 'k', role: 'auditor' }), 402, 'plan.feature_unavailable');
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/service-accounts`, { name: 'robot', role: 'auditor' }), 402, 'plan.feature_unavailable');
+  });
+
+  test('L3: after a downgrade to free (no teams), a team takes no new member', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'starter');
+    const team = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/teams`, { name: 'Platform' });
+    expect(team.status).toBe(201);
+    const member = await addMember(t, org.orgId, 'member');
+    await setPlan(org, 'starter', 'canceled');
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/teams/${team.body.id}/members`, { userId: member.userId, role: 'member' }), 402, 'plan.feature_unavailable');
   });
 });

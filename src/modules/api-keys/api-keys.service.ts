@@ -67,6 +67,8 @@ export class ApiKeysService {
     if (!this.#scope.can('api_keys:manage')) this.#scope.authorize('api_keys:create');
     if (!creatorUserId) throw new ForbiddenError();
     const role = await grantableRole(this.#scope, input.role);
+    // A role the plan lacks (viewer on free, a custom role after a downgrade) is not granted to a key either.
+    if (this.#plans) await new PlanGate(this.#scope, this.#plans).requireRole(role.key);
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw new ValidationError([{ field: 'body.expiresAt', message: 'must be in the future' }]);
     }

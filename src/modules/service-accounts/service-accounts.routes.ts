@@ -16,7 +16,8 @@ export const serviceAccountSchema = z.object({
   workspaceId: z.uuid().nullable(),
 });
 
-export function serviceAccountRoutes({ secrets }: ApiServices): RouteSpec[] {
+export function serviceAccountRoutes(services: ApiServices): RouteSpec[] {
+  const { secrets } = services;
   return [
     defineRoute({
       method: 'post', path: '/orgs/:orgId/service-accounts', zone: 'org', tag: 'service-accounts',
@@ -24,7 +25,7 @@ export function serviceAccountRoutes({ secrets }: ApiServices): RouteSpec[] {
       params: orgParams,
       body: z.strictObject({ name, role: roleKey, workspaceId: z.uuid().optional() }),
       responses: { 201: { description: 'Created; `clientSecret` is never shown again', schema: serviceAccountSchema.extend({ clientSecret: z.string() }) } },
-      handler: async ({ body, ctx }) => ({ status: 201, body: await new ServiceAccountsService(ctx.state.scope, secrets).create(body) }),
+      handler: async ({ body, ctx }) => ({ status: 201, body: await new ServiceAccountsService(ctx.state.scope, secrets, services).create(body) }),
     }),
     defineRoute({
       method: 'get', path: '/orgs/:orgId/service-accounts', zone: 'org', tag: 'service-accounts', summary: 'List service accounts',

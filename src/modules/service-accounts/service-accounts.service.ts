@@ -6,6 +6,7 @@ import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import type { SecretBox } from '../../crypto/secret-box.ts';
 import { notify } from '../../db/notifications.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import { grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
 import { bindableWorkspace } from '../workspaces/workspace-bounds.ts';
@@ -46,16 +47,22 @@ export class ServiceAccountsService {
   readonly #accounts: ServiceAccountsRepository;
   readonly #secrets: SecretBox;
 
-  constructor(scope: OrgScope, secrets: SecretBox) {
+  readonly #plans: PlanDeps | null;
+
+  /** `plans`: the management API always passes them (create checks the role against the plan). */
+  constructor(scope: OrgScope, secrets: SecretBox, plans: PlanDeps | null = null) {
     this.#scope = scope;
     this.#accounts = new ServiceAccountsRepository(scope.em);
     this.#secrets = secrets;
+    this.#plans = plans;
   }
 
   /** A new machine client bound to this org and a role; the secret is in the result once. */
   async create(input: { name: string; role: string; workspaceId?: string }): Promise<ServiceAccountView & { clientSecret: string }> {
     this.#scope.authorize('service_accounts:manage');
     const role = await grantableRole(this.#scope, input.role);
+    // As for members and API keys: only a role the org's plan offers now.
+    if (this.#plans) await new PlanGate(this.#scope, this.#plans).requireRole(role.key);
     const workspaceId = await bindableWorkspace(this.#scope, input.workspaceId);
     const clientId = `sa_${randomBytes(12).toString('hex')}`;
     const clientSecret = randomBytes(32).toString('base64url');

@@ -2,6 +2,7 @@ import { ForeignKeyConstraintViolationException, UniqueConstraintViolationExcept
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.ts';
 import { toPage, type Page, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import { MembersRepository } from '../members/members.repository.ts';
 import type { OrgScope } from '../scope.ts';
 import type { Team, TeamMember, TeamRole } from './team.entity.ts';
@@ -46,8 +47,11 @@ function memberExists(): ConflictError {
 export class TeamMembersService {
   readonly #scope: OrgScope;
   readonly #teams: TeamsRepository;
+  readonly #plans: PlanDeps | null;
 
-  constructor(scope: OrgScope) {
+  /** `plans`: the management API always passes them (adding a member needs the teams feature). */
+  constructor(scope: OrgScope, plans: PlanDeps | null = null) {
+    this.#plans = plans;
     this.#scope = scope;
     this.#teams = new TeamsRepository(scope.em);
   }
@@ -61,6 +65,8 @@ export class TeamMembersService {
 
   async add(teamId: string, input: { userId: string; role: TeamRole }): Promise<TeamMemberView> {
     const team = await this.#loadManaged(teamId);
+    // After a downgrade the org keeps its teams, but they take no new members.
+    if (this.#plans) await new PlanGate(this.#scope, this.#plans).requireFeature('teams');
     if (!(await new MembersRepository(this.#scope.em).findByUser(input.userId))) throw notAMember();
     if (await this.#teams.findMember(team.id, input.userId)) throw memberExists();
     let member: TeamMember;

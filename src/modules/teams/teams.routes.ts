@@ -81,7 +81,7 @@ export function teamRoutes(services: ApiServices): RouteSpec[] {
       params: teamParams,
       body: z.strictObject({ userId: z.uuid(), role: teamRole }),
       responses: { 201: { description: 'Added', schema: teamMemberSchema } },
-      handler: async ({ params, body, ctx }) => ({ status: 201, body: await new TeamMembersService(ctx.state.scope).add(params.teamId, body) }),
+      handler: async ({ params, body, ctx }) => ({ status: 201, body: await new TeamMembersService(ctx.state.scope, services).add(params.teamId, body) }),
     }),
     defineRoute({
       method: 'patch', path: '/orgs/:orgId/teams/:teamId/members/:userId', zone: 'org', tag: 'teams', summary: 'Change a team member\'s role',
