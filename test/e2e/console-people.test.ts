@@ -226,7 +226,7 @@ describe('roles', () => {
   });
 });
 
-test('an admin creates a team, adds an org member, changes their team role and removes them', async () => {
+test('an admin creates a team, adds an org member, changes their team role, removes them, renames and deletes the team', async () => {
   const member = await addMember(t, org.orgId, 'viewer');
   const page = await signedIn(t, admin.email);
   await nav(page, 'Teams').click();
@@ -251,5 +251,13 @@ test('an admin creates a team, adds an org member, changes their team role and r
   await page.getByRole('status').filter({ hasText: 'The member was removed from the team.' }).waitFor();
   expect(await members()).toEqual([]);
   await checkPage(page, 'team-empty');
+
+  await page.getByLabel('Team name', { exact: true }).fill('Platform Core');
+  await page.getByRole('button', { name: 'Save team' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Team: Platform Core' }).waitFor();
+  await page.getByRole('button', { name: 'Delete team' }).click();
+  await page.getByRole('status').filter({ hasText: 'The team was deleted' }).waitFor();
+  expect((await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/teams/${teamId}`)).status).toBe(404);
+  expect((await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/members?limit=200`)).body.data.map((m: { userId: string }) => m.userId)).toContain(member.userId);
   await page.context().close();
 });
