@@ -22,7 +22,13 @@ beforeAll(async () => {
   busy = await busyOrg(t, 'Busyco');
   suffix = busy.name.split(' ').at(-1)!;
   quiet = await createOrg(t, `Quietco ${suffix}`);
+  await forgetWrongKeys();
 });
+
+/** The loopback address's wrong-key count is shared by runs on one database: each run starts clean. */
+function forgetWrongKeys() {
+  return t.db.withoutOrg((em) => em.execute(`DELETE FROM sign_in_attempts WHERE key LIKE 'platform-console:%'`));
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -129,4 +135,19 @@ test('signing out clears the key: the list asks for it again', async () => {
   await page.goto(`${t.url}/admin/platform`);
   await page.waitForURL(`${t.url}/admin/platform/sign-in`);
   await page.context().close();
+});
+
+// Last in the file: it uses up this address's wrong-key allowance.
+test('after 5 wrong keys from one address the sign-in answers 429, even to a right key, and stores nothing', async () => {
+  const post = (value: string) => fetch(`${t.url}/admin/platform/sign-in`, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ key: value }).toString(),
+  });
+  const answers: number[] = [];
+  for (let i = 0; i < 6; i++) answers.push((await post(`wrong-${i}`)).status);
+  expect(answers.slice(-1)).toEqual([429]);
+  expect(answers.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+  const right = await post(key);
+  expect(right.status).toBe(429);
+  expect(right.headers.get('set-cookie') ?? '').not.toContain('gh_console_platform');
+  await forgetWrongKeys();
 });
