@@ -34,7 +34,7 @@ async function render(ctx: ConsoleContext, extra: VNode | null = null): Promise<
   const rows = page.data.map((l) => [
     scopeLabels[l.scope] ?? l.scope, l.note ?? '—', formatDate(l.createdAt), status(l), formatDate(l.lastUsedAt),
     l.revokedAt ? '' : html`<${PostForm} action=${`${c.base}/setup-links/${l.id}/revoke`} csrf=${c.csrf} confirm="Revoke this setup link? It stops working at once.">
-        <button type="submit" class="danger" aria-label=${`Revoke the ${scopeLabels[l.scope]} link made ${formatDate(l.createdAt)}`}>Revoke</button>
+        <button type="submit" class="danger" aria-label=${`Revoke the ${scopeLabels[l.scope]} link ${l.note ? `“${l.note}”` : `made ${formatDate(l.createdAt)}`}`}>Revoke</button>
       <//>`,
   ]);
   await c.page('Setup links', html`
