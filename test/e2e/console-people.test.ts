@@ -121,6 +121,28 @@ describe('invitations', () => {
     await checkPage(page, 'invitation-refused');
     await page.context().close();
   });
+  test('an inviter whose role cannot list roles types the key; a role above theirs is refused on the form and nothing is sent', async () => {
+    for (const [key, permissions] of [['inviter', ['org:read', 'members:read', 'members:invite']], ['reader', ['org:read']]] as const) {
+      expect((await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/roles`, { key, name: key, permissions })).status).toBe(201);
+    }
+    const inviter = await createMember(t, [[org, 'inviter']], 'inviter');
+    const page = await signedIn(t, inviter.email);
+    expect(await nav(page, 'Roles').count()).toBe(0);
+    await nav(page, 'Invitations').click();
+    const [above, fine] = [uniqueEmail('above'), uniqueEmail('reader')];
+    await page.getByLabel('Email', { exact: true }).fill(above);
+    await page.getByLabel('Role', { exact: true }).fill('admin');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByRole('alert').filter({ hasText: 'That role holds permissions you do not.' }).waitFor();
+    expect((await invitationsOf('pending')).map((i) => i.email)).not.toContain(above);
+    await checkPage(page, 'invitation-above-caller');
+    await page.getByLabel('Email', { exact: true }).fill(fine);
+    await page.getByLabel('Role', { exact: true }).fill('reader');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Invitation sent' }).waitFor();
+    expect((await invitationsOf('pending')).map((i) => i.email)).toContain(fine);
+    await page.context().close();
+  });
 });
 
 test('a member sees no Invitations nav item and no create controls; the invitations page refuses them', async () => {
@@ -168,13 +190,13 @@ describe('roles', () => {
     const roles = (await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/roles`)).body.data as { key: string; permissions: string[] }[];
     expect(roles.find((r) => r.key === 'auditor')?.permissions).toEqual(['members:read', 'audit:read']);
 
-    await page.getByRole('link', { name: 'Auditor' }).click();
+    await page.getByRole('link', { name: 'Auditor', exact: true }).click();
     await checkPage(page, 'role-edit');
     await page.getByLabel('members:read', { exact: true }).uncheck();
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByRole('status').filter({ hasText: 'The role Auditor was saved.' }).waitFor();
     expect(await matrixCell(page, 'Auditor', 'members:read')).toContain('No');
-    await page.getByRole('link', { name: 'Auditor' }).click();
+    await page.getByRole('link', { name: 'Auditor', exact: true }).click();
     await page.getByRole('button', { name: 'Delete role' }).click();
     await page.getByRole('status').filter({ hasText: 'The role auditor was deleted.' }).waitFor();
     const after = (await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/roles`)).body.data as { key: string }[];
@@ -183,6 +205,8 @@ describe('roles', () => {
   });
 
   test('a malformed key is refused on the form with the field named, and no role is made', async () => {
+    const rolesNow = async () => (await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/roles`)).body.data;
+    const before = await rolesNow();
     const page = await signedIn(t, admin.email);
     await page.goto(`${t.url}/admin/orgs/${org.orgId}/roles/new`);
     await page.getByLabel('Key', { exact: true }).fill('Bad Key!');
@@ -191,8 +215,7 @@ describe('roles', () => {
     await page.getByRole('alert').filter({ hasText: 'key:' }).waitFor();
     expect(await page.getByLabel('Key', { exact: true }).inputValue()).toBe('Bad Key!');
     await checkPage(page, 'role-refused');
-    const roles = (await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/roles`)).body.data as { key: string }[];
-    expect(roles.map((r) => r.key)).toEqual(['owner', 'admin', 'member', 'viewer']);
+    expect(await rolesNow()).toEqual(before);
     await page.context().close();
   });
 

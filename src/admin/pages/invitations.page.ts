@@ -43,13 +43,15 @@ function rowsOf(c: ConsoleRequest, invitations: Invitation[], roles: Map<string,
   ]);
 }
 
-function inviteForm(c: ConsoleRequest, roles: OrgRole[], draft: Draft): VNode {
-  if (roles.length === 0) return html`<p>There is no role you may grant, so you cannot invite anyone.</p>`;
+/** `roles` null: the caller may invite but not list roles (a custom role), so the key is typed. */
+function inviteForm(c: ConsoleRequest, roles: OrgRole[] | null, draft: Draft): VNode {
+  if (roles?.length === 0) return html`<p>There is no role you may grant, so you cannot invite anyone.</p>`;
   return html`<${PostForm} action=${path(c)} csrf=${c.csrf}>
     ${formError(draft.error)}
     <${Field} name="email" label="Email" type="email" value=${draft.email} required autocomplete="off" />
-    <${Field} name="role" label="Role" value=${draft.role || 'member'} options=${roles.map((r) => [r.key, r.name])}
-      hint="Only roles you may grant are listed." />
+    ${roles
+      ? html`<${Field} name="role" label="Role" value=${draft.role || 'member'} options=${roles.map((r) => [r.key, r.name])} hint="Only roles you may grant are listed." />`
+      : html`<${Field} name="role" label="Role" value=${draft.role || 'member'} required autocomplete="off" hint="The role's key, such as member or viewer (your role cannot list roles)." />`}
     <button type="submit">Send invitation</button>
   <//>`;
 }
@@ -61,14 +63,14 @@ async function list(ctx: ConsoleContext, draft: Draft = { email: '', role: '' },
   const [pending, expired, roles, by] = await Promise.all([
     c.api.get<{ data: Invitation[]; nextCursor: string | null }>(`/orgs/${c.orgId}/invitations`, { status: 'pending', limit: '100', cursor }),
     c.api.get<{ data: Invitation[] }>(`/orgs/${c.orgId}/invitations`, { status: 'expired', limit: '50' }),
-    orgRoles(c),
+    c.can('roles:read') ? orgRoles(c) : Promise.resolve(null),
     inviters(c),
   ]);
-  const roleNames = new Map(roles.map((r) => [r.key, r.name]));
+  const roleNames = new Map((roles ?? []).map((r) => [r.key, r.name]));
   const head = ['Email', 'Role', 'Expires', 'Invited by', ''];
   await c.page('Invitations', html`
     <h2>Invite someone</h2>
-    ${inviteForm(c, grantable(roles, c), draft)}
+    ${inviteForm(c, roles && grantable(roles, c), draft)}
     <h2>Pending</h2>
     <${Table} caption="Pending invitations" head=${head} rows=${rowsOf(c, pending.data, roleNames, by)} empty="No pending invitations." />
     ${pending.nextCursor ? html`<p><a href=${`${path(c)}?cursor=${encodeURIComponent(pending.nextCursor)}`}>Next page</a></p>` : null}

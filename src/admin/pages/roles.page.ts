@@ -4,7 +4,7 @@ import { orgRoles, type OrgRole } from './org-people.ts';
 import { editRole, newRole, permissionCatalogue, saveRole, type PermissionEntry } from './role-form.ts';
 
 const rolesPath = (c: ConsoleRequest) => `${c.base}/roles`;
-export const rolePath = (c: ConsoleRequest, key: string) => `${rolesPath(c)}/${encodeURIComponent(key)}`;
+const rolePath = (c: ConsoleRequest, key: string) => `${rolesPath(c)}/${encodeURIComponent(key)}`;
 
 /** A matrix cell: a mark for the eye, a word for screen readers. */
 function mark(held: boolean): VNode {
@@ -36,7 +36,7 @@ async function list(ctx: ConsoleContext): Promise<void> {
   const [roles, permissions] = await Promise.all([orgRoles(c), permissionCatalogue(c)]);
   const manage = c.can('roles:manage');
   const rows = roles.map((r) => [
-    manage && !r.builtin ? html`<a href=${rolePath(c, r.key)}>${r.name}</a>` : r.name,
+    manage && !r.builtin ? html`<a href=${`${rolePath(c, r.key)}/edit`}>${r.name}</a>` : r.name,
     html`<code>${r.key}</code>`,
     r.builtin ? 'Built-in' : 'Custom',
     r.description ?? '—',
@@ -56,9 +56,10 @@ export const rolesSection: ConsoleSection = {
     pages.get('/roles', list);
     pages.get('/roles/new', (ctx) => newRole(ctx));
     pages.post('/roles', (ctx) => saveRole(ctx, null));
-    pages.get('/roles/:key', (ctx) => editRole(ctx));
+    // /edit, not /roles/:key: "new" is a valid role key.
+    pages.get('/roles/:key/edit', (ctx) => editRole(ctx));
     pages.post('/roles/:key', (ctx) => saveRole(ctx, ctx.params.key!));
-    pages.post('/roles/:key/delete', (ctx) => act(ctx, rolePath(ctx.state.console, ctx.params.key!), async () => {
+    pages.post('/roles/:key/delete', (ctx) => act(ctx, `${rolePath(ctx.state.console, ctx.params.key!)}/edit`, async () => {
       const c = ctx.state.console;
       await c.api.delete(`/orgs/${c.orgId}/roles/${encodeURIComponent(ctx.params.key!)}`);
       c.done(rolesPath(c), `The role ${ctx.params.key!} was deleted.`);
