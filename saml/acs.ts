@@ -46,8 +46,21 @@ async function checkRequest(deps: SsoDeps, connection: Connection, requestId: st
   }
   const request = await deps.requests.find(requestId, 'saml', connection.id);
   // An IdP-initiated ticket (no interaction) is not a request an IdP can answer.
-  if (!request?.interaction_uid) throw new SsoError(403, 'saml.unknown_request', 'The SAML response does not answer a sign-in started here, or it has expired. Start again from the application.');
+  if (!request?.interaction_uid && !request?.test_id) throw new SsoError(403, 'saml.unknown_request', 'The SAML response does not answer a sign-in started here, or it has expired. Start again from the application.');
   if (request.used_at) throw new SsoError(403, 'saml.request_answered', 'This sign-in was completed already. Start again from the application.');
+}
+
+/**
+ * The InResponseTo a response claims, before any check: only to tell which test sign-in a
+ * rejected response belongs to (the worst a forger can do with it is fail someone's test).
+ */
+export function unverifiedRequestId(samlResponse: unknown): string | null {
+  try {
+    const value = parseXml(decodeResponse(samlResponse)).documentElement.getAttribute('InResponseTo');
+    return value && value.length <= 128 ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

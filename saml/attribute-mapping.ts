@@ -1,6 +1,6 @@
 import type { Profile } from '@node-saml/node-saml';
 import { SsoError } from '../src/federation/sso-edge.ts';
-import type { SsoProfile } from '../src/federation/sso-profile.ts';
+import { attributesOf, type SsoProfile } from '../src/federation/sso-profile.ts';
 import type { AttributeMapping, ConnectionPreset } from '../src/modules/connections/connection.entity.ts';
 
 // SAML attributes → SsoProfile (issue 4, item 4). Each field has candidate attribute names, tried
@@ -65,5 +65,6 @@ export function mapProfile(profile: Profile, preset: ConnectionPreset, overrides
     givenName: values(attributes, candidates('givenName'))[0] ?? null,
     familyName: values(attributes, candidates('familyName'))[0] ?? null,
     groups: values(attributes, candidates('groups')),
+    attributes: attributesOf(attributes),
   };
 }

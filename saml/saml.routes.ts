@@ -5,7 +5,7 @@ import type { Context, Middleware } from 'koa';
 import { SsoError, type SsoDeps, type SsoEdge } from '../src/federation/sso-edge.ts';
 import type { Connection } from '../src/modules/connections/connection.entity.ts';
 import { escapeHtml, layout, messagePage } from '../src/oidc/interactions/views.ts';
-import { acceptResponse } from './acs.ts';
+import { acceptResponse, unverifiedRequestId } from './acs.ts';
 import { samlSettings, serviceProvider, spMetadata } from './service-provider.ts';
 
 /** Seconds an AuthnRequest may wait for its answer (the person signs in at the IdP meanwhile). */
@@ -70,7 +70,12 @@ export function samlRoutes(deps: SsoDeps): Router {
   router.post('/:connectionId/acs', acsForm, async (ctx) => {
     const connection = await activeConnection(deps, ctx.params.connectionId!);
     const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-    const { requestId, profile } = await acceptResponse(deps, connection, body.SAMLResponse, ctx.state.log ?? deps.logger);
+    const { requestId, profile } = await acceptResponse(deps, connection, body.SAMLResponse, ctx.state.log ?? deps.logger).catch(async (err: unknown) => {
+      // A test sign-in reports the check that failed to the console instead of an error page.
+      if (err instanceof SsoError && (await deps.logins.tests.failed(ctx, connection, unverifiedRequestId(body.SAMLResponse), err))) return { requestId: null, profile: null };
+      throw err;
+    });
+    if (!profile) return;
     await deps.logins.verified(ctx, { kind: 'connection', connection }, requestId, profile);
   });
   return router;
@@ -98,7 +103,7 @@ ${inputs}
 /** SP-initiated SAML login: a signed AuthnRequest over the connection's binding, recorded in sso_requests. */
 export function samlEdge(deps: SsoDeps): SsoEdge {
   return {
-    async start(ctx, connection, interactionUid) {
+    async start(ctx, connection, interactionUid, testId) {
       const settings = samlSettings(connection);
       // SAML Core §1.3.4: an xs:ID starts with a letter or '_'; 160 random bits.
       const requestId = `_${randomBytes(20).toString('hex')}`;
@@ -106,7 +111,7 @@ export function samlEdge(deps: SsoDeps): SsoEdge {
       const redirect = settings.ssoBinding !== 'post';
       // Signed: the query string (SigAlg, Signature) for HTTP-Redirect, an enveloped XML signature for HTTP-POST.
       const target = redirect ? await saml.getAuthorizeUrlAsync('', undefined, {}) : await saml.getAuthorizeMessageAsync('', undefined, {});
-      await deps.requests.create({ id: requestId, provider: 'saml', connectionId: connection.id, interactionUid, ttlSeconds: REQUEST_TTL_SECONDS });
+      await deps.requests.create({ id: requestId, provider: 'saml', connectionId: connection.id, interactionUid, testId: testId ?? null, ttlSeconds: REQUEST_TTL_SECONDS });
       if (typeof target === 'string') {
         ctx.status = 303;
         ctx.redirect(target);

@@ -41,6 +41,7 @@ import type { SsoDeps } from './federation/sso-edge.ts';
 import { SsoLogins } from './federation/sso-logins.ts';
 import { SsoRequestsRepository } from './federation/sso-requests.repository.ts';
 import { ssoRoutes } from './federation/sso.routes.ts';
+import { ssoTestRoutes } from './federation/sso-tests.ts';
 import { homeRealmDiscovery } from './federation/home-realm.ts';
 import { upstreamOidcEdge, upstreamOidcRoutes } from './federation/upstream-oidc.ts';
 import { platformSignInRoutes } from './federation/platform-sign-in.ts';
@@ -192,6 +193,7 @@ export async function createApp(config: Config, logger: Logger, db?: Database): 
   koa.use(upstreamOidcRoutes(sso).routes());
   koa.use(platformSignInRoutes(sso, { config, db: database, platform: services.platform, issuer }).routes());
   koa.use(ssoRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
+  koa.use(ssoTestRoutes(sso, { saml: samlEdge(sso), oidc: upstreamOidcEdge(sso) }).routes());
   // SCIM 2.0 per directory: the customer's IdP pushes users and groups (scim/).
   const scim = scimRoutes({ config, db: database, apiKeyTokens: services.apiKeyTokens, logger, sync: new DirectorySyncService({ db: database, plans: services }) });
   koa.use(scim.routes());

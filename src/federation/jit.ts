@@ -80,9 +80,13 @@ async function suspendedByDirectory(em: EntityManager, userId: string): Promise<
 }
 
 /** The first rule whose group the person is in names the role; none: the default (new members) or unchanged. */
-function ruledRole(rules: RoleRule[], groups: string[]): string | null {
+export function matchingRoleRule(rules: RoleRule[], groups: string[]): { group: string; role: string } | null {
   const rule = rules.find((r) => 'role' in r && groups.includes(r.group));
-  return rule && 'role' in rule ? rule.role : null;
+  return rule && 'role' in rule ? rule : null;
+}
+
+function ruledRole(rules: RoleRule[], groups: string[]): string | null {
+  return matchingRoleRule(rules, groups)?.role ?? null;
 }
 
 async function applyMembership(scope: OrgScope, connection: Connection, userId: string, groups: string[], gate: PlanGate): Promise<Membership> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AttributeMapping, ConnectionPreset } from '../modules/connections/connection.entity.ts';
 import { SsoError } from './sso-edge.ts';
-import type { SsoProfile } from './sso-profile.ts';
+import { attributesOf, type SsoProfile } from './sso-profile.ts';
 
 /** Where a preset finds each part of the profile: claim names, tried in order. */
 interface ClaimPreset {
@@ -31,6 +31,8 @@ const presets: Record<ConnectionPreset, ClaimPreset> = {
 };
 
 const email = z.email().max(320);
+// The ID token's own protocol claims (OIDC Core §2): not attributes of the person.
+const protocolClaims = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 'azp', 'auth_time', 'sid', 'jti']);
 const maxGroups = 1000;
 
 export type Claims = Record<string, unknown>;
@@ -89,5 +91,6 @@ export function profileFromClaims(claims: Claims, preset: ConnectionPreset, mapp
     givenName: firstString(claims, names.givenName)?.value ?? null,
     familyName: firstString(claims, names.familyName)?.value ?? null,
     groups: groupsOf(claims, names.groups),
+    attributes: attributesOf(claims, protocolClaims),
   };
 }

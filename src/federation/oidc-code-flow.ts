@@ -23,13 +23,13 @@ const requestTtlSeconds = 600;
  * Sends the browser to the IdP: code flow with PKCE S256 (RFC 7636), state, and for OIDC a nonce.
  * The state is the sso_requests id; the verifier is sealed to it, so a leaked row opens nothing.
  */
-export async function beginCodeFlow(ctx: Context, deps: SsoDeps, client: CodeFlowClient, interactionUid: string): Promise<void> {
+export async function beginCodeFlow(ctx: Context, deps: SsoDeps, client: CodeFlowClient, interactionUid: string | null, testId?: string): Promise<void> {
   const state = oidc.randomState();
   const verifier = oidc.randomPKCECodeVerifier();
   const nonce = client.openid ? oidc.randomNonce() : null;
   await deps.requests.create({
     id: state, provider: client.provider, connectionId: client.connectionId, interactionUid, nonce,
-    codeVerifierSealed: deps.secrets.seal(verifier, state), ttlSeconds: requestTtlSeconds,
+    codeVerifierSealed: deps.secrets.seal(verifier, state), testId: testId ?? null, ttlSeconds: requestTtlSeconds,
   });
   const url = oidc.buildAuthorizationUrl(client.config, {
     redirect_uri: client.redirectUri, scope: client.scope, state,

@@ -24,7 +24,8 @@ export interface SsoDeps {
 
 /** A protocol's start of an SP-initiated login: records the request and sends the browser to the IdP. */
 export interface SsoEdge {
-  start(ctx: Context, connection: Connection, interactionUid: string): Promise<void>;
+  /** `interactionUid`: the sign-in it is for; null with `testId`: a test sign-in (sso-tests.ts). */
+  start(ctx: Context, connection: Connection, interactionUid: string | null, testId?: string): Promise<void>;
 }
 
 /**

@@ -7,6 +7,7 @@ import { provisionSsoLogin } from './jit.ts';
 import { platformSignInUser } from './platform-accounts.ts';
 import { idpInitiatedPage } from './sso-views.ts';
 import { SsoError } from './sso-edge.ts';
+import { SsoTestOutcomes } from './sso-tests.ts';
 import type { SsoProfile } from './sso-profile.ts';
 import type { SsoRequestRow, SsoRequestsRepository } from './sso-requests.repository.ts';
 import { ssoDisabledByPlan } from '../modules/billing/plan-effects.ts';
@@ -28,6 +29,8 @@ const ticketSeconds = 300;
  */
 export class SsoLogins {
   readonly flow: InteractionFlow;
+  /** Test sign-ins' outcomes (the console's connection test): checked alike, never signed in. */
+  readonly tests: SsoTestOutcomes;
   readonly #deps: InteractionDeps;
   readonly #requests: SsoRequestsRepository;
   readonly #plans: PlanDeps;
@@ -37,6 +40,7 @@ export class SsoLogins {
     this.flow = new InteractionFlow(deps);
     this.#requests = requests;
     this.#plans = plans;
+    this.tests = new SsoTestOutcomes(deps.db, requests, plans);
   }
 
   /** `requestId` is the request the IdP answered (null: an IdP-initiated SAML login). Redirects the browser. */
@@ -46,6 +50,8 @@ export class SsoLogins {
     if (requestId === null) return this.#idpInitiated(ctx, source, profile);
     // answer() takes the request once: a second response to it (a replay) finds it answered.
     const interactionUid = await this.#requests.answer(requestId, provider, connectionId, profile);
+    const testId = !interactionUid && source.kind === 'connection' ? await this.#requests.answerTest(requestId, provider, source.connection.id) : null;
+    if (testId && source.kind === 'connection') return this.tests.passed(ctx, source.connection, testId, profile);
     if (!interactionUid) throw new SsoError(400, 'sso.request_answered', 'This sign-in response was used already or has expired. Start again from the application.');
     ctx.status = 303;
     ctx.redirect(`/interaction/${encodeURIComponent(interactionUid)}/sso/done/${encodeURIComponent(requestId)}`);

@@ -13,6 +13,8 @@ export interface SsoRequestRow {
   nonce: string | null;
   code_verifier_sealed: string | null;
   outcome: SsoProfile | null;
+  /** A test sign-in's request (no interaction: nobody is signed in at its end). */
+  test_id: string | null;
   used_at: Date | null;
   expires_at: Date;
 }
@@ -25,6 +27,7 @@ export interface NewSsoRequest {
   nonce?: string | null;
   codeVerifierSealed?: string | null;
   outcome?: SsoProfile | null;
+  testId?: string | null;
   ttlSeconds: number;
 }
 
@@ -43,10 +46,10 @@ export class SsoRequestsRepository {
   create(input: NewSsoRequest): Promise<void> {
     return this.#db.withoutOrg(async (em) => {
       await em.execute(
-        `INSERT INTO sso_requests (id, provider, connection_id, interaction_uid, nonce, code_verifier_sealed, outcome, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, now() + make_interval(secs => ?))`,
+        `INSERT INTO sso_requests (id, provider, connection_id, interaction_uid, nonce, code_verifier_sealed, outcome, test_id, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, now() + make_interval(secs => ?))`,
         [input.id, input.provider, input.connectionId, input.interactionUid, input.nonce ?? null, input.codeVerifierSealed ?? null,
-          input.outcome ? JSON.stringify(input.outcome) : null, input.ttlSeconds],
+          input.outcome ? JSON.stringify(input.outcome) : null, input.testId ?? null, input.ttlSeconds],
       );
     });
   }
@@ -78,6 +81,22 @@ export class SsoRequestsRepository {
         [JSON.stringify(outcome), id, provider, connectionId],
       );
       return rows[0]?.interaction_uid ?? null;
+    });
+  }
+
+  /**
+   * The IdP's answer to a test sign-in's request `id`, taken once as `answer` takes a real one;
+   * the test it belongs to, or null. Nothing of the profile is kept here: the test stores it.
+   */
+  answerTest(id: string, provider: SsoProvider, connectionId: string): Promise<string | null> {
+    return this.#db.withoutOrg(async (em) => {
+      const rows = await em.execute<{ test_id: string }[]>(
+        `UPDATE sso_requests SET used_at = now()
+          WHERE id = ? AND provider = ? AND connection_id = ? AND test_id IS NOT NULL AND used_at IS NULL AND expires_at > now()
+         RETURNING test_id`,
+        [id, provider, connectionId],
+      );
+      return rows[0]?.test_id ?? null;
     });
   }
 

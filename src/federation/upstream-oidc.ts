@@ -69,6 +69,17 @@ export async function claimsOf(client: CodeFlowClient, tokens: oidc.TokenEndpoin
 
 async function connectionCallback(ctx: Context, deps: SsoDeps, upstream: UpstreamOidc): Promise<void> {
   const connection = await upstream.connectionOf(ctx.params.connectionId!);
+  try {
+    await verifyCallback(ctx, deps, upstream, connection);
+  } catch (err) {
+    // A test sign-in (its state names it) reports the check that failed to the console.
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : null;
+    if (err instanceof SsoError && (await deps.logins.tests.failed(ctx, connection, state, err))) return;
+    throw err;
+  }
+}
+
+async function verifyCallback(ctx: Context, deps: SsoDeps, upstream: UpstreamOidc, connection: Connection): Promise<void> {
   const request = await requestOfCallback(ctx, deps, 'oidc', connection.id);
   const { client, tenant } = await upstream.client(connection);
   const tokens = await redeemCode(ctx, deps, client, request);
@@ -101,9 +112,9 @@ export function upstreamOidcRoutes(deps: SsoDeps): Router {
 export function upstreamOidcEdge(deps: SsoDeps): SsoEdge {
   const upstream = upstreamOf(deps);
   return {
-    async start(ctx, connection, interactionUid) {
+    async start(ctx, connection, interactionUid, testId) {
       const { client } = await upstream.client(connection);
-      await beginCodeFlow(ctx, deps, client, interactionUid);
+      await beginCodeFlow(ctx, deps, client, interactionUid, testId);
     },
   };
 }

@@ -34,10 +34,11 @@ beforeAll(async () => {
   const rule = await a.owner.api('POST', `${o}/directories/${directory.body.id}/rules`, { groupId, role: 'viewer' });
   const workspace = await a.owner.api('POST', `${o}/workspaces`, { name: 'Production' });
   const setupLink = await a.owner.api('POST', `${o}/setup-links`, { scope: 'both' });
+  const ssoTest = await a.owner.api('POST', `${o}/connections/${connection.body.id}/test`, { returnTo: '/admin/x' });
   Object.assign(ids, {
     roleId: role.body.key, teamId: team.body.id, invitationId: invitation.body.id, apiKeyId: key.body.id, userId: aMember.userId, serviceAccountId: account.body.id,
     domainId: domain.body.id, connectionId: connection.body.id, directoryId: directory.body.id, groupId, ruleId: rule.body.id,
-    workspaceId: workspace.body.id, setupLinkId: setupLink.body.id,
+    workspaceId: workspace.body.id, setupLinkId: setupLink.body.id, testId: ssoTest.body.id,
   });
   for (const v of Object.values(ids)) expect(v).toEqual(expect.any(String));
 });
@@ -74,6 +75,7 @@ const bodies: Record<string, () => unknown> = {
   'POST /orgs/:orgId/domains': () => ({ domain: `intruder-${randomUUID().slice(0, 8)}.example` }),
   'POST /orgs/:orgId/connections': connectionBody,
   'PATCH /orgs/:orgId/connections/:id': () => ({ name: 'Intruder' }),
+  'POST /orgs/:orgId/connections/:id/test': () => ({ returnTo: '/admin/x' }),
   'POST /orgs/:orgId/directories': () => ({ name: 'Intruder', defaultRole: 'member' }),
   'PATCH /orgs/:orgId/directories/:id': () => ({ name: 'Intruder', defaultRole: 'viewer' }),
   'POST /orgs/:orgId/directories/:id/rules': () => ({ groupId: ids.groupId, role: 'admin' }),
@@ -97,6 +99,7 @@ function fill(spec: RouteSpec, orgId: string): string {
     .replace(':roleId', ids.roleId!)
     .replace(':ruleId', ids.ruleId!)
     .replace(':workspaceId', ids.workspaceId!)
+    .replace(':testId', ids.testId!)
     .replace(':id', idFor(spec.path));
 }
 

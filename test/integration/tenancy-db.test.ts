@@ -25,8 +25,11 @@ async function seed(org: TestOrg): Promise<void> {
     });
     await em.execute('INSERT INTO oidc_grant_orgs (grant_id, org_id, user_id) VALUES (?, ?, ?)', [`grant-${uuidv7()}`, org.orgId, member.userId]);
     await em.execute(`INSERT INTO domains (id, org_id, domain, verification_token) VALUES (?, ?, ?, 'token')`, [uuidv7(), org.orgId, `d-${uuidv7()}.example`]);
+    const connection = uuidv7();
     await em.execute(
-      `INSERT INTO connections (id, org_id, type, name, preset, default_role, oidc) VALUES (?, ?, 'oidc', 'IdP', 'generic', 'member', '{}')`, [uuidv7(), org.orgId]);
+      `INSERT INTO connections (id, org_id, type, name, preset, default_role, oidc) VALUES (?, ?, 'oidc', 'IdP', 'generic', 'member', '{}')`, [connection, org.orgId]);
+    await em.execute(`INSERT INTO sso_tests (id, org_id, connection_id, return_to, expires_at) VALUES (?, ?, ?, '/admin/x', now() + interval '1 hour')`,
+      [uuidv7(), org.orgId, connection]);
     const [directory, directoryUser, group] = [uuidv7(), uuidv7(), uuidv7()];
     await em.execute(`INSERT INTO directories (id, org_id, name, default_role) VALUES (?, ?, 'Okta', 'member')`, [directory, org.orgId]);
     await em.execute(
@@ -71,7 +74,7 @@ async function orgTables(): Promise<string[]> {
 
 test('every table with an org_id column (and organizations) has row-level security enabled and forced', async () => {
   const tables = [...(await orgTables()), 'organizations'];
-  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads', 'service_accounts', 'oidc_grant_orgs', 'domains', 'connections', 'setup_links']));
+  expect(tables).toEqual(expect.arrayContaining(['memberships', 'roles', 'invitations', 'teams', 'team_members', 'api_keys', 'audit_events', 'audit_chain_heads', 'service_accounts', 'oidc_grant_orgs', 'domains', 'connections', 'setup_links', 'sso_tests']));
   const rows = await t.db.withoutOrg((em) => em.execute<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }[]>(
     `SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
       WHERE relnamespace = current_schema()::regnamespace AND relname IN (${tables.map(() => '?').join(',')})`, tables));

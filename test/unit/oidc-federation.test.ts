@@ -44,7 +44,11 @@ describe('OIDC claim presets', () => {
 
   test('generic: email, names and groups; verified only with email_verified true', () => {
     const p = profileFromClaims({ ...base, email: 'ada@example.com', email_verified: true, groups: ['eng', 7, 'ops'] }, 'generic');
-    expect(p).toEqual({ subject: 'abc', email: 'ada@example.com', emailVerified: true, givenName: 'Ada', familyName: 'Lovelace', groups: ['eng', 'ops'] });
+    expect(p).toEqual({
+      subject: 'abc', email: 'ada@example.com', emailVerified: true, givenName: 'Ada', familyName: 'Lovelace', groups: ['eng', 'ops'],
+      // what arrived, for a test sign-in to show (the protocol claims left out)
+      attributes: { sub: ['abc'], given_name: ['Ada'], family_name: ['Lovelace'], email: ['ada@example.com'], email_verified: ['true'], groups: ['eng', '7', 'ops'] },
+    });
     expect(profileFromClaims({ ...base, email: 'ada@example.com' }, 'okta').emailVerified).toBe(false);
   });
 

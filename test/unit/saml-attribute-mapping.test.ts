@@ -12,7 +12,11 @@ const CLAIMS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
 
 test('okta: email, firstName, lastName and groups as Okta attribute statements name them', () => {
   const mapped = mapProfile(profile('Pat@Corp.example', { email: 'Pat@Corp.example', firstName: 'Pat', lastName: 'Person', groups: ['Everyone', 'Eng'] }), 'okta', {});
-  expect(mapped).toEqual({ subject: 'Pat@Corp.example', email: 'pat@corp.example', emailVerified: true, givenName: 'Pat', familyName: 'Person', groups: ['Everyone', 'Eng'] });
+  expect(mapped).toEqual({
+    subject: 'Pat@Corp.example', email: 'pat@corp.example', emailVerified: true, givenName: 'Pat', familyName: 'Person', groups: ['Everyone', 'Eng'],
+    // every attribute as it arrived, for a test sign-in to show
+    attributes: { email: ['Pat@Corp.example'], firstName: ['Pat'], lastName: ['Person'], groups: ['Everyone', 'Eng'] },
+  });
 });
 
 test('entra: claim URIs, a single group as a string, the NameID (persistent) stays the subject', () => {

@@ -5,6 +5,7 @@ import { defineRoute, type RouteSpec } from '../../http/route.ts';
 import { noContent, orgParams } from '../../http/schemas.ts';
 import type { OrgScope } from '../scope.ts';
 import { createConnectionBody, updateConnectionBody } from './connection-input.ts';
+import { connectionTestRoutes } from './connection-tests.routes.ts';
 import { connectionSchema } from './connection-view.ts';
 import { ConnectionsService } from './connections.service.ts';
 
@@ -53,5 +54,6 @@ export function connectionRoutes(services: ApiServices): RouteSpec[] {
         return { status: 204 };
       },
     }),
+    ...connectionTestRoutes(services),
   ];
 }
