@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
 import { FormAgent } from '../helpers/browser.ts';
 import { addMember, createOrg } from '../helpers/factories.ts';
@@ -123,4 +124,26 @@ test('a test\'s request cannot finish a real sign-in, and a real sign-in\'s requ
   expect(refused.html).toContain('Single sign-on failed');
   const tests = await t.db.inOrg(setup.org.orgId, (em) => em.execute('SELECT id FROM sso_tests'));
   expect(tests).toEqual([{ id: testId }]);
+});
+
+test('the setup wizard\'s endpoints for a chosen id are the created connection\'s; a taken id is 409 and changes nothing', async () => {
+  const org = await createOrg(t);
+  const id = randomUUID();
+  const urls = await org.owner.api('GET', `/api/v1/orgs/${org.orgId}/connection-endpoints?id=${id}`);
+  expect(urls.body).toEqual({
+    entityId: `${t.url}/sso/saml/${id}/metadata`, acsUrl: `${t.url}/sso/saml/${id}/acs`, metadataUrl: `${t.url}/sso/saml/${id}/metadata`, redirectUri: `${t.url}/sso/oidc/${id}/callback`,
+  });
+  const idp = testIdp();
+  const body = { type: 'saml', id, name: 'Okta', idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, certificates: [idp.certificatePem] };
+  const created = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/connections`, body);
+  expect(created.status).toBe(201);
+  expect(created.body.sp).toMatchObject({ entityId: urls.body.entityId, acsUrl: urls.body.acsUrl });
+  const other = await createOrg(t);
+  for (const [who, orgId] of [[org, org.orgId], [other, other.orgId]] as const) {
+    const again = await who.owner.api('POST', `/api/v1/orgs/${orgId}/connections`, { ...body, name: 'Again' });
+    expect([again.status, again.body.code]).toEqual([409, 'connection.exists']);
+    expect((await who.owner.api('GET', `/api/v1/orgs/${orgId}/connections`)).body.data).toHaveLength(orgId === org.orgId ? 1 : 0);
+  }
+  const member = await addMember(t, org.orgId, 'member');
+  expect((await member.api('GET', `/api/v1/orgs/${org.orgId}/connection-endpoints?id=${id}`)).status).toBe(403);
 });

@@ -54,9 +54,13 @@ const oidcFields = {
   scopes: scopes.optional(),
 };
 
+// A setup wizard shows the IdP the connection's URLs before the IdP's metadata exists, so it may
+// choose the id up front (GET /orgs/:orgId/connection-endpoints names the URLs of an id).
+const chosenId = { id: z.uuid().optional() };
+
 export const createConnectionBody = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('saml'), name, ...common, ...samlIdp, ...samlOptions }),
-  z.strictObject({ type: z.literal('oidc'), name, ...common, ...oidcFields }),
+  z.strictObject({ type: z.literal('saml'), ...chosenId, name, ...common, ...samlIdp, ...samlOptions }),
+  z.strictObject({ type: z.literal('oidc'), ...chosenId, name, ...common, ...oidcFields }),
 ]);
 export type CreateConnectionInput = z.infer<typeof createConnectionBody>;
 export type CreateSamlInput = Extract<CreateConnectionInput, { type: 'saml' }>;

@@ -34,6 +34,14 @@ export function connectionTestRoutes(services: ApiServices): RouteSpec[] {
   const service = (scope: OrgScope) => new ConnectionTestsService(scope, { plans: services, publicUrl: services.config.publicUrl });
   return [
     defineRoute({
+      method: 'get', path: '/orgs/:orgId/connection-endpoints', zone: 'org', tag: 'connections',
+      summary: 'The URLs an IdP needs for a connection id (ACS, entity id, SP metadata, OIDC redirect URI), before the connection exists: create it with that `id`',
+      params: orgParams,
+      query: z.strictObject({ id: z.uuid() }),
+      responses: { 200: { description: 'The URLs', schema: z.object({ entityId: z.string(), acsUrl: z.string(), metadataUrl: z.string(), redirectUri: z.string() }) } },
+      handler: async ({ query, ctx }) => ({ status: 200, body: service(ctx.state.scope).endpoints(query.id) }),
+    }),
+    defineRoute({
       method: 'post', path: '/orgs/:orgId/connections/:id/test', zone: 'org', tag: 'connections',
       summary: 'Start a test sign-in: open `startUrl` in a browser; after the IdP, every check runs as for a real sign-in, nobody is signed in or provisioned, and the browser returns to `returnTo?test=<id>`',
       params: connectionParams,

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/audit.recorder.ts';
 import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import { ConnectionTestsRepository, type ConnectionTestRow } from './connection-tests.repository.ts';
+import { spEndpoints } from './connection-view.ts';
 import { ConnectionsRepository } from './connections.repository.ts';
 
 /** How long a test may take from its start at the API to the IdP's answer. */
@@ -62,6 +63,12 @@ export class ConnectionTestsService {
     await recordAudit(this.#scope, { type: 'connection.test_started', target: { type: 'connection', id: connectionId }, after: { testId: row.id } });
     // The link works once and only until the test expires; it starts the request at the IdP.
     return { ...testView(row), startUrl: `${this.#publicUrl}/sso/test/${connectionId}/${row.id}` };
+  }
+
+  /** What the IdP is given for connection `id`, existing or about to be made with that id (deterministic URLs, nothing secret). */
+  endpoints(id: string) {
+    this.#scope.authorize('sso:manage');
+    return spEndpoints(this.#publicUrl, id);
   }
 
   async get(connectionId: string, testId: string) {

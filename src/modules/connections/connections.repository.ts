@@ -1,4 +1,5 @@
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { ConflictError } from '../../errors.ts';
 import type { EntityManager } from '@mikro-orm/sql';
 import { Connection } from './connection.entity.ts';
 
@@ -25,7 +26,13 @@ export class ConnectionsRepository {
 
   async create(input: Omit<Connection, 'createdAt' | 'updatedAt'>): Promise<Connection> {
     const connection = this.#em.create(Connection, input);
-    await this.#em.flush();
+    try {
+      await this.#em.flush();
+    } catch (err) {
+      // An id the caller chose (a setup wizard) that is taken, in this org or another.
+      if (err instanceof UniqueConstraintViolationException) throw new ConflictError('connection.exists', 'A connection with this id exists already.');
+      throw err;
+    }
     return connection;
   }
 

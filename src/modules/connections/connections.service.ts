@@ -40,7 +40,7 @@ export class ConnectionsService {
     this.#scope.authorize('sso:manage');
     await new PlanGate(this.#scope, this.#deps.plans).requireFeature('sso');
     if (this.#deps.production) refusePlainHttp(input);
-    const id = uuidv7();
+    const id = input.id ?? uuidv7();
     const common = {
       id, orgId: this.#scope.orgId, name: input.name, active: true, preset: input.preset ?? 'generic',
       defaultRole: await checkDefaultRole(this.#scope, input.defaultRole ?? 'member'),
