@@ -8,6 +8,9 @@ import { billingSection } from './pages/billing.page.ts';
 import { rolesSection } from './pages/roles.page.ts';
 import { teamsSection } from './pages/teams.page.ts';
 import { setupLinksSection } from './pages/setup-links.page.ts';
+import { ssoSection } from './pages/sso.page.ts';
+import { domainsSection } from './pages/domains.page.ts';
+import { directoriesSection } from './pages/directories.page.ts';
 
 /** The console's org pages, in nav order. Each section is one file under pages/. */
 export const consoleSections: readonly ConsoleSection[] = [
@@ -17,6 +20,9 @@ export const consoleSections: readonly ConsoleSection[] = [
   teamsSection,
   apiKeysSection,
   workspacesSection,
+  ssoSection,
+  domainsSection,
+  directoriesSection,
   auditSection,
   billingSection,
   setupLinksSection,
