@@ -17,7 +17,7 @@ async function list(ctx: ConsoleContext): Promise<void> {
     d.domain,
     d.verified ? html`<span class="ok-text">Verified</span> ${formatDate(d.verifiedAt)}` : 'Waiting for the DNS record',
     d.verified ? '' : html`<${PostForm} action=${`${c.base}/domains/${d.id}/verify`} csrf=${c.csrf}>
-        <button type="submit" class="secondary" aria-label=${`Verify ${d.domain} now`}>Verify now</button>
+        <button type="submit" class="secondary" aria-label=${`Verify now: ${d.domain}`}>Verify now</button>
       <//>`,
   ]);
   const pending = page.data.filter((d) => !d.verified);
