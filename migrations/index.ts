@@ -19,7 +19,7 @@ import { AuditCheckpointGuard } from './0018-audit-checkpoint-guard.ts';
 import { RetentionHolds } from './0019-retention-holds.ts';
 import { SetupLinks } from './0020-setup-links.ts';
 import { PlatformOverview } from './0021-platform-overview.ts';
-import { SsoTests } from './0024-sso-tests.ts';
+import { SsoTests } from './0022-sso-tests.ts';
 
 // Listed explicitly (no file discovery): the order here is the order applied.
 export const migrationsList = [
@@ -44,5 +44,5 @@ export const migrationsList = [
   { name: '0019-retention-holds', class: RetentionHolds },
   { name: '0020-setup-links', class: SetupLinks },
   { name: '0021-platform-overview', class: PlatformOverview },
-  { name: '0024-sso-tests', class: SsoTests },
+  { name: '0022-sso-tests', class: SsoTests },
 ];

@@ -1,4 +1,7 @@
 import type { ConsoleSection } from './console-context.ts';
+import { directoriesSection } from './pages/directories.page.ts';
+import { domainsSection } from './pages/domains.page.ts';
+import { ssoSection } from './pages/sso.page.ts';
 
 /**
  * The console sections a setup link reaches, by scope (setup-portal.routes.ts). Each is the
@@ -10,6 +13,6 @@ export interface SetupSections {
 }
 
 export const setupSections: SetupSections = {
-  sso: [],
-  scim: [],
+  sso: [ssoSection, domainsSection],
+  scim: [directoriesSection],
 };

@@ -61,9 +61,17 @@ test('a fresh browser opens the link and reaches only its own scope; a revocatio
   expect(page.url()).toBe(`${t.url}/admin/setup`);
   await page.getByRole('heading', { level: 1, name: /Set up SSO for Acme/ }).waitFor();
   expect(await page.locator('header').textContent()).toContain('Setting up SSO for Acme');
-  expect(await page.getByRole('navigation').getByRole('link').allTextContents()).toEqual(['Overview']);
+  expect(await page.getByRole('navigation').getByRole('link').allTextContents()).toEqual(['Overview', 'Single sign-on', 'Domains']);
   expect(await overflowsSideways(page)).toBe(false);
   await checkPage(page, 'setup-portal-home');
+  // The console's own SSO and domain pages, with the link as their credential.
+  await page.getByRole('navigation').getByRole('link', { name: 'Single sign-on' }).click();
+  await page.waitForURL(`${t.url}/admin/setup/sso`);
+  await checkPage(page, 'setup-portal-sso');
+  await page.getByRole('navigation').getByRole('link', { name: 'Domains' }).click();
+  await page.waitForURL(`${t.url}/admin/setup/domains`);
+  await checkPage(page, 'setup-portal-domains');
+  expect((await page.goto(`${t.url}/admin/setup/directories`))!.status()).toBe(404);
 
   // Nothing beyond its scope: the console proper wants a sign-in, other portal paths are not found,
   // and the cookie is no credential for the API.

@@ -32,7 +32,7 @@ export interface ConnectionTestRow {
 }
 
 /**
- * The org's test sign-ins (migration 0024), on the org's transaction: row-level security keeps
+ * The org's test sign-ins (migration 0022), on the org's transaction: row-level security keeps
  * other orgs' tests out, whoever asks (the API, or an SSO edge writing in the connection's org).
  */
 export class ConnectionTestsRepository {

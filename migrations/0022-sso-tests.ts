@@ -28,7 +28,7 @@ const script = `
 `;
 
 export class SsoTests extends Migration {
-  override name = '0024-sso-tests';
+  override name = '0022-sso-tests';
 
   override up(): void {
     for (const statement of [...statements(script), ...orgTableSecurity('sso_tests', { platformRead: false })]) this.addSql(statement);
