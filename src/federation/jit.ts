@@ -7,6 +7,7 @@ import { recordAudit } from '../modules/audit/audit.recorder.ts';
 import type { Connection, RoleRule } from '../modules/connections/connection.entity.ts';
 import type { Membership } from '../modules/members/membership.entity.ts';
 import { MembersRepository } from '../modules/members/members.repository.ts';
+import { resolveRole } from '../modules/roles/role-catalog.ts';
 import { OrgScope, type RequestMeta } from '../modules/scope.ts';
 import { TeamsRepository } from '../modules/teams/teams.repository.ts';
 import type { User } from '../modules/users/user.entity.ts';
@@ -89,9 +90,17 @@ function ruledRole(rules: RoleRule[], groups: string[]): string | null {
   return matchingRoleRule(rules, groups)?.role ?? null;
 }
 
+/**
+ * The person's membership, made on first login or re-levelled by the role rules. A rule's role the
+ * plan no longer offers (a downgrade since the rule was made) is not given: a new member gets the
+ * connection's default, an existing one the default only if it is no higher than their role now
+ * (else they keep it); a role the plan does not offer is never given.
+ */
 async function applyMembership(scope: OrgScope, connection: Connection, userId: string, groups: string[], gate: PlanGate): Promise<Membership> {
   const members = new MembersRepository(scope.em);
-  const role = ruledRole(connection.roleRules, groups);
+  const named = ruledRole(connection.roleRules, groups);
+  const offered = named === null || (await gate.allowsRole(named));
+  const role = offered ? named : null;
   const existing = await members.lockByUser(userId);
   if (!existing) {
     if (await suspendedByDirectory(scope.em, userId)) {
@@ -103,21 +112,32 @@ async function applyMembership(scope: OrgScope, connection: Connection, userId: 
         ? new SsoError(403, 'plan.seat_limit', 'Your organization has no seat left on its plan for a new member. Contact your administrator.')
         : err;
     });
-    const created = await members.create({ orgId: scope.orgId, userId, role: role ?? connection.defaultRole, source: 'sso' });
+    const given = role ?? connection.defaultRole;
+    if (!(await gate.allowsRole(given))) {
+      throw new SsoError(403, 'plan.feature_unavailable', 'Your organization\'s plan does not include the role this sign-in would give you. Contact your administrator.');
+    }
+    const created = await members.create({ orgId: scope.orgId, userId, role: given, source: 'sso' });
     await recordAudit(scope, { type: 'member.added', target: { type: 'user', id: userId }, after: { role: created.role, source: 'sso', connectionId: connection.id } });
     return created;
   }
   // With role rules, the IdP is the source of truth for the roles it gave (an SSO member in no
   // ruled group falls back to the default); the owner is never demoted by an IdP group.
   const ruled = connection.roleRules.some((r) => 'role' in r);
-  const target = role ?? (ruled && existing.source === 'sso' ? connection.defaultRole : existing.role);
-  if (target !== existing.role && existing.role !== 'owner' && target !== 'owner') {
+  let target = role ?? (ruled && existing.source === 'sso' ? connection.defaultRole : existing.role);
+  if (!offered && !(await notAbove(scope, target, existing.role))) target = existing.role;
+  if (target !== existing.role && existing.role !== 'owner' && target !== 'owner' && (await gate.allowsRole(target))) {
     const before = { role: existing.role };
     existing.role = target;
     await members.save();
     await recordAudit(scope, { type: 'member.role_changed', target: { type: 'user', id: userId }, before, after: { role: target, reason: 'sso_group_rule', connectionId: connection.id } });
   }
   return existing;
+}
+
+/** Whether every permission of `role` is one `of` holds (an unknown role holds none). */
+async function notAbove(scope: OrgScope, role: string, of: string): Promise<boolean> {
+  const [a, b] = [await resolveRole(scope, role), await resolveRole(scope, of)];
+  return (a?.permissions ?? []).every((p) => b?.permissions.includes(p) ?? false);
 }
 
 /** Team rules add the person to the teams of the groups they are in (team removal stays with admins). */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
+import { provisionSsoLogin } from '../../src/federation/jit.ts';
 import { applyPlanEffects } from '../../src/modules/billing/plan-effects.ts';
 import type { Connection } from '../../src/modules/connections/connection.entity.ts';
 import { OrgScope } from '../../src/modules/scope.ts';
@@ -172,6 +173,132 @@ describe('features, roles and limits', () => {
     await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/api-keys`, { name: 'third', role: 'owner' }), 402, 'plan.limit');
     expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/api-keys/${second.body.id}`)).status).toBe(200);
     expect((await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/api-keys`, { name: 'third', role: 'owner' })).status).toBe(201);
+  });
+});
+
+describe('directory and SSO paths that make members or give roles', () => {
+  const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+  const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+  const meta = { ip: null, userAgent: null, requestId: null };
+
+  async function directory(org: TestOrg) {
+    const dir = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/directories`, { name: 'IdP', defaultRole: 'member' });
+    expect(dir.status).toBe(201);
+    const scim = client(`${t.url}${new URL(dir.body.scimBaseUrl).pathname}`, dir.body.token);
+    const send = (method: string, path: string, body: object) => scim(method, path, JSON.stringify(body), { 'content-type': SCIM });
+    return {
+      id: dir.body.id as string,
+      user: async (email = uniqueEmail('scim')) => {
+        const res = await send('POST', '/Users', { schemas: [USER], userName: email, emails: [{ value: email, primary: true }] });
+        expect(res.status).toBe(201);
+        const [row] = await t.db.inOrg(org.orgId, (em) => em.execute<{ user_id: string }[]>('SELECT user_id FROM directory_users WHERE id = ?', [res.body.id]));
+        return { id: res.body.id as string, userId: row!.user_id };
+      },
+      group: async (members: string[] = []) => {
+        const res = await send('POST', '/Groups', { schemas: [GROUP], displayName: `g-${randomUUID().slice(0, 6)}`, members: members.map((value) => ({ value })) });
+        expect(res.status).toBe(201);
+        return res.body.id as string;
+      },
+      addToGroup: (groupId: string, ids: string[]) =>
+        send('PATCH', `/Groups/${groupId}`, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: ids.map((value) => ({ value })) }] }),
+      rule: (groupId: string, role: string) => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/directories/${dir.body.id}/rules`, { groupId, role }),
+    };
+  }
+
+  const roleOf = async (org: TestOrg, userId: string) =>
+    (await t.db.inOrg(org.orgId, (em) => em.execute<{ role: string }[]>('SELECT role FROM memberships WHERE user_id = ?', [userId])))[0]?.role ?? null;
+
+  test('a directory group rule or group membership that would make someone a member again past the seat limit is refused (402 API, SCIM 402), nothing written', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'capped'); // 2 seats
+    const dir = await directory(org);
+    const person = await dir.user(); // seat 2
+    const ruled = await dir.group([person.id]);
+    const empty = await dir.group();
+    expect((await dir.rule(empty, 'member')).status).toBe(201); // no members: nobody to seat
+    // Removed by an admin, the person stays an active directory user; the seat goes to an invitation.
+    expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/members/${person.userId}`)).status).toBeLessThan(300);
+    const invitation = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/invitations`, { email: uniqueEmail(), role: 'member' });
+    expect(invitation.status).toBe(201);
+
+    await expectRefused(org, () => dir.rule(ruled, 'member'), 402, 'plan.seat_limit');
+
+    const before = await snapshot(t, org.orgId);
+    const refused = await dir.addToGroup(empty, [person.id]);
+    expect(refused.status).toBe(402);
+    expect(refused.body).toMatchObject({ schemas: [ERROR], status: '402' });
+    expect(refused.body.detail).toMatch(/^plan\.seat_limit: /);
+    expect(await snapshot(t, org.orgId)).toEqual(before);
+    expect(await roleOf(org, person.userId)).toBeNull();
+
+    // The seat freed, the same change goes through and makes the person a member again.
+    expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/invitations/${invitation.body.id}`)).status).toBeLessThan(300);
+    expect((await dir.addToGroup(empty, [person.id])).status).toBeLessThan(300);
+    expect(await roleOf(org, person.userId)).toBe('member');
+  });
+
+  test('a directory rule, default role or SSO role rule naming a role the plan lacks is refused with 402 plan.feature_unavailable, nothing written', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'capped'); // owner, admin, member: no viewer
+    const dir = await directory(org);
+    const group = await dir.group();
+    const rule = await expectRefused(org, () => dir.rule(group, 'viewer'), 402, 'plan.feature_unavailable');
+    expect(rule.body.detail).toMatch(/viewer.*Team/);
+    await expectRefused(org, () => org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/directories/${dir.id}`, { defaultRole: 'viewer' }), 402, 'plan.feature_unavailable');
+    const sso = { type: 'oidc', name: 'IdP', issuer: 'https://idp.example.test', clientId: 'c', clientSecret: 's' };
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/connections`, { ...sso, roleRules: [{ group: 'Readers', role: 'viewer' }] }), 402, 'plan.feature_unavailable');
+    await expectRefused(org, () => org.owner.api('POST', `/api/v1/orgs/${org.orgId}/connections`, { ...sso, defaultRole: 'viewer' }), 402, 'plan.feature_unavailable');
+    const conn = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/connections`, { ...sso, roleRules: [{ group: 'Admins', role: 'admin' }] });
+    expect(conn.status).toBe(201);
+    await expectRefused(org, () => org.owner.api('PATCH', `/api/v1/orgs/${org.orgId}/connections/${conn.body.id}`, { roleRules: [{ group: 'Readers', role: 'viewer' }] }), 402, 'plan.feature_unavailable');
+  });
+
+  test('after a downgrade, a directory group rule\'s role the plan no longer offers is not given: the directory\'s default role is', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'enterprise');
+    const auditor = await org.owner.api('POST', `/api/v1/orgs/${org.orgId}/roles`, {
+      key: 'auditor', name: 'Auditor', permissions: ['org:read', 'members:read', 'roles:read', 'teams:read', 'audit:read', 'api_keys:create'],
+    });
+    expect(auditor.status).toBe(201);
+    const dir = await directory(org);
+    const [early, late] = [await dir.user(), await dir.user()];
+    const group = await dir.group();
+    expect((await dir.rule(group, 'auditor')).status).toBe(201);
+    expect((await dir.addToGroup(group, [early.id])).status).toBeLessThan(300);
+    expect(await roleOf(org, early.userId)).toBe('auditor'); // the rule outranks the default on enterprise
+
+    await setPlan(org, 'capped'); // SCIM still, custom roles no more
+    expect((await dir.addToGroup(group, [late.id])).status).toBeLessThan(300);
+    expect(await roleOf(org, late.userId)).toBe('member');
+    expect((await auditTypes(org, 'member.role_changed')).filter((e) => e.target_id === late.userId)).toEqual([]);
+  });
+
+  test('after a downgrade, an SSO group rule\'s role the plan no longer offers is not given at login: the connection\'s default role is', async () => {
+    const org = await createOrg(t);
+    await setPlan(org, 'enterprise');
+    const conn = await oidcConnection(t, org.orgId, { issuer: 'https://idp.example.test', clientId: 'gatehouse' }, 'upstream-secret', {
+      defaultRole: 'member', roleRules: [{ group: 'Readers', role: 'viewer' }],
+    });
+    const login = async (email: string) => {
+      const subject = `sub-${randomUUID()}`;
+      const { userId } = await provisionSsoLogin(t.db, conn, { subject, email, emailVerified: true, givenName: 'Sam', familyName: 'Sso', groups: ['Readers'] }, meta, t.app.services);
+      return { userId, subject, email };
+    };
+    const early = await login(uniqueEmail('early'));
+    expect(await roleOf(org, early.userId)).toBe('viewer');
+
+    await setPlan(org, 'capped'); // SSO still, viewer no more; 2 seats
+    // The viewer signing in again is not raised to the default: they keep the lower role they have.
+    const again = await provisionSsoLogin(t.db, conn, {
+      subject: early.subject, email: early.email, emailVerified: true, givenName: 'Sam', familyName: 'Sso', groups: ['Readers'],
+    }, meta, t.app.services);
+    expect(again.userId).toBe(early.userId);
+    expect(await roleOf(org, early.userId)).toBe('viewer');
+
+    expect((await org.owner.api('DELETE', `/api/v1/orgs/${org.orgId}/members/${early.userId}`)).status).toBeLessThan(300); // a seat for the next
+    const late = await login(uniqueEmail('late'));
+    expect(await roleOf(org, late.userId)).toBe('member');
+    expect((await auditTypes(org, 'member.added')).find((e) => e.target_id === late.userId)?.after).toMatchObject({ role: 'member', source: 'sso' });
   });
 });
 

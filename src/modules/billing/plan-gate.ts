@@ -57,11 +57,17 @@ export class PlanGate {
    */
   async requireRole(role: string): Promise<void> {
     if (!isBuiltinRole(role)) return this.requireFeature('custom_roles');
+    if (await this.allowsRole(role)) return;
     const { plan } = await this.entitlements();
-    if (plan.roles.has(role)) return;
     const upgrade = this.#deps.plans.all().find((p) => p.roles.has(role));
     throw new PaymentRequiredError('plan.feature_unavailable',
       `The ${plan.name} plan does not include the ${role} role${upgrade ? `; the ${upgrade.name} plan (${upgrade.key}) does` : ''}.`);
+  }
+
+  /** requireRole's test without the answer: whether the plan lets members be given `role` now. */
+  async allowsRole(role: string): Promise<boolean> {
+    const { plan } = await this.entitlements();
+    return isBuiltinRole(role) ? plan.roles.has(role) : plan.features.has('custom_roles');
   }
 
   /** 402 plan.limit when the org already has as many active API keys as its plan allows. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import { ValidationError } from '../../errors.ts';
+import type { PlanGate } from '../billing/plan-gate.ts';
 import { grantableRole } from '../roles/role-catalog.ts';
 import type { OrgScope } from '../scope.ts';
 import { TeamsRepository } from '../teams/teams.repository.ts';
@@ -7,18 +8,22 @@ import type { RoleRule } from './connection.entity.ts';
 
 /**
  * Roles a connection hands out at login must exist in the org and be within the caller's own
- * permissions: an admin must not be able to mint owners through an IdP group they control.
+ * permissions (an admin must not be able to mint owners through an IdP group they control), and
+ * be on the org's plan (402 plan.feature_unavailable, as for an invitation).
  */
-export async function checkDefaultRole(scope: OrgScope, key: string): Promise<string> {
-  return (await grantableRole(scope, key, 'body.defaultRole')).key;
+export async function checkDefaultRole(scope: OrgScope, key: string, gate: PlanGate): Promise<string> {
+  const role = (await grantableRole(scope, key, 'body.defaultRole')).key;
+  await gate.requireRole(role);
+  return role;
 }
 
-/** Each rule's role is grantable by the caller; each team is one of this org's. */
-export async function checkRoleRules(scope: OrgScope, rules: RoleRule[]): Promise<RoleRule[]> {
+/** Each rule's role is grantable by the caller and on the plan; each team is one of this org's. */
+export async function checkRoleRules(scope: OrgScope, rules: RoleRule[], gate: PlanGate): Promise<RoleRule[]> {
   const teams = new TeamsRepository(scope.em);
   for (const [i, rule] of rules.entries()) {
     if ('role' in rule) {
       await grantableRole(scope, rule.role, `body.roleRules.${i}.role`);
+      await gate.requireRole(rule.role);
     } else if (!(await teams.find(rule.teamId))) {
       throw new ValidationError([{ field: `body.roleRules.${i}.teamId`, message: `unknown team "${rule.teamId}"` }]);
     }

@@ -38,13 +38,14 @@ export class ConnectionsService {
 
   async create(input: CreateSamlInput | CreateOidcInput): Promise<ConnectionView> {
     this.#scope.authorize('sso:manage');
-    await new PlanGate(this.#scope, this.#deps.plans).requireFeature('sso');
+    const gate = new PlanGate(this.#scope, this.#deps.plans);
+    await gate.requireFeature('sso');
     if (this.#deps.production) refusePlainHttp(input);
     const id = input.id ?? uuidv7();
     const common = {
       id, orgId: this.#scope.orgId, name: input.name, active: true, preset: input.preset ?? 'generic',
-      defaultRole: await checkDefaultRole(this.#scope, input.defaultRole ?? 'member'),
-      roleRules: await checkRoleRules(this.#scope, input.roleRules ?? []),
+      defaultRole: await checkDefaultRole(this.#scope, input.defaultRole ?? 'member', gate),
+      roleRules: await checkRoleRules(this.#scope, input.roleRules ?? [], gate),
       attributeMapping: input.attributeMapping ?? {}, planDisabledAt: null,
     };
     const connection = await this.#connections.create(input.type === 'saml'
@@ -72,14 +73,15 @@ export class ConnectionsService {
     if (this.#deps.production) refusePlainHttp(input);
     const connection = await this.#find(id, true);
     // Turning a connection on needs SSO in the plan; editing or turning off one never does.
-    if (input.active === true && !connection.active) await new PlanGate(this.#scope, this.#deps.plans).requireFeature('sso');
+    const gate = new PlanGate(this.#scope, this.#deps.plans);
+    if (input.active === true && !connection.active) await gate.requireFeature('sso');
     const before = this.#view(connection);
     refuseFields(input, connection.type === 'saml' ? oidcOnlyFields : samlOnlyFields, connection.type);
     if (input.name !== undefined) connection.name = input.name;
     if (input.active !== undefined) connection.active = input.active;
     if (input.preset !== undefined) connection.preset = input.preset;
-    if (input.defaultRole !== undefined) connection.defaultRole = await checkDefaultRole(this.#scope, input.defaultRole);
-    if (input.roleRules !== undefined) connection.roleRules = await checkRoleRules(this.#scope, input.roleRules);
+    if (input.defaultRole !== undefined) connection.defaultRole = await checkDefaultRole(this.#scope, input.defaultRole, gate);
+    if (input.roleRules !== undefined) connection.roleRules = await checkRoleRules(this.#scope, input.roleRules, gate);
     if (input.attributeMapping !== undefined) connection.attributeMapping = input.attributeMapping;
     if (connection.saml) connection.saml = await this.#updatedSaml(connection.saml, input);
     const rotated = connection.oidc ? this.#updateOidc(connection, input) : false;

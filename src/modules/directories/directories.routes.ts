@@ -86,6 +86,6 @@ export function directoryRoutes(services: ApiServices): RouteSpec[] {
       responses: { 200: { description: 'A page of directory groups', schema: pageSchema(directoryGroupSchema) } },
       handler: async ({ params, query, ctx }) => ({ status: 200, body: await service(ctx.state.scope).groups(params.id, query) }),
     }),
-    ...directoryRuleRoutes(),
+    ...directoryRuleRoutes(services),
   ];
 }

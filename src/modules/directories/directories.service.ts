@@ -29,12 +29,15 @@ export function authorizeDirectoryChange(scope: OrgScope): void {
 
 /**
  * A role a directory hands out (its default, or a group rule's): a role of the org within the
- * caller's own permissions, and never owner: an IdP must not be able to mint owners, and the
- * org has exactly one.
+ * caller's own permissions, never owner (an IdP must not be able to mint owners, and the org
+ * has exactly one), and one the org's plan offers (402 plan.feature_unavailable, as for an
+ * invitation).
  */
-export async function directoryRole(scope: OrgScope, key: string, field: string): Promise<string> {
+export async function directoryRole(scope: OrgScope, key: string, field: string, gate: PlanGate): Promise<string> {
   if (key === 'owner') throw new AppError('directory.owner_role', 422, 'A directory cannot make anyone owner; choose another role.');
-  return (await grantableRole(scope, key, field)).key;
+  const role = (await grantableRole(scope, key, field)).key;
+  await gate.requireRole(role);
+  return role;
 }
 
 /** Loads a directory of the scoped org, or 404 (another org's id looks like no directory at all). */
@@ -58,8 +61,9 @@ export class DirectoriesService {
 
   async create(input: { name: string; defaultRole: string }): Promise<DirectoryView & { token: string; tokenCreatedAt: Date }> {
     authorizeDirectoryChange(this.#scope);
-    await new PlanGate(this.#scope, this.#deps.plans).requireFeature('scim');
-    const defaultRole = await directoryRole(this.#scope, input.defaultRole, 'body.defaultRole');
+    const gate = new PlanGate(this.#scope, this.#deps.plans);
+    await gate.requireFeature('scim');
+    const defaultRole = await directoryRole(this.#scope, input.defaultRole, 'body.defaultRole', gate);
     const { token, secretHash } = this.#deps.apiKeyTokens.issueDirectoryToken();
     const tokenCreatedAt = new Date();
     const row = await this.#repo.create({ id: uuidv7(), orgId: this.#scope.orgId, name: input.name, defaultRole, tokenHash: secretHash, tokenCreatedAt });
@@ -82,7 +86,8 @@ export class DirectoriesService {
   async update(id: string, patch: { name?: string; defaultRole?: string }): Promise<DirectoryView> {
     authorizeDirectoryChange(this.#scope);
     const row = await loadDirectory(this.#repo, id);
-    const defaultRole = patch.defaultRole === undefined ? row.defaultRole : await directoryRole(this.#scope, patch.defaultRole, 'body.defaultRole');
+    const gate = new PlanGate(this.#scope, this.#deps.plans);
+    const defaultRole = patch.defaultRole === undefined ? row.defaultRole : await directoryRole(this.#scope, patch.defaultRole, 'body.defaultRole', gate);
     const before = directoryAuditView(row);
     const roleChanged = defaultRole !== row.defaultRole;
     row.name = patch.name ?? row.name;
@@ -90,7 +95,7 @@ export class DirectoriesService {
     if (row.name === before.name && !roleChanged) return directoryView(row, this.#deps.publicUrl);
     await this.#repo.save();
     await this.#audit('directory.updated', row, before, directoryAuditView(row));
-    if (roleChanged) await syncDirectoryMembers(this.#scope, row.id, 'all');
+    if (roleChanged) await syncDirectoryMembers(this.#scope, row.id, 'all', gate);
     return directoryView(row, this.#deps.publicUrl);
   }
 

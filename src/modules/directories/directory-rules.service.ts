@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { toPage, type PageQuery } from '../../http/pagination.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import { syncDirectoryMembers } from '../directory-sync/membership-sync.ts';
 import type { OrgScope } from '../scope.ts';
 import { TeamsRepository } from '../teams/teams.repository.ts';
@@ -26,10 +27,13 @@ function auditView(r: DirectoryRuleRow) {
 export class DirectoryRulesService {
   readonly #scope: OrgScope;
   readonly #repo: DirectoriesRepository;
+  /** The plan: a rule's role must be on it, and members the rule makes take seats. */
+  readonly #gate: PlanGate;
 
-  constructor(scope: OrgScope) {
+  constructor(scope: OrgScope, plans: PlanDeps) {
     this.#scope = scope;
     this.#repo = new DirectoriesRepository(scope.em);
+    this.#gate = new PlanGate(scope, plans);
   }
 
   async list(directoryId: string, query: PageQuery) {
@@ -69,7 +73,7 @@ export class DirectoryRulesService {
     if (!(await this.#repo.groupExists(directoryId, input.groupId))) {
       throw new ValidationError([{ field: 'body.groupId', message: `no group "${input.groupId}" in this directory` }]);
     }
-    if ('role' in input) return { role: await directoryRole(this.#scope, input.role, 'body.role'), teamId: null };
+    if ('role' in input) return { role: await directoryRole(this.#scope, input.role, 'body.role', this.#gate), teamId: null };
     if (!(await new TeamsRepository(this.#scope.em).find(input.teamId))) {
       throw new ValidationError([{ field: 'body.teamId', message: `unknown team "${input.teamId}"` }]);
     }
@@ -79,7 +83,7 @@ export class DirectoryRulesService {
   /** Only the group's members can be affected by one of its rules. */
   async #sync(directoryId: string, groupId: string): Promise<void> {
     const members = await this.#repo.groupMemberIds(groupId);
-    if (members.length) await syncDirectoryMembers(this.#scope, directoryId, members);
+    if (members.length) await syncDirectoryMembers(this.#scope, directoryId, members, this.#gate);
   }
 
   #audit(type: string, directoryId: string, before: object | null, after: object | null): Promise<void> {

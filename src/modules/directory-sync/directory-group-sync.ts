@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { recordAudit, recordAudits } from '../audit/audit.recorder.ts';
+import type { PlanGate } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import { checkVersion, groupNotFound, isUuid, notADirectoryUser } from './directory-errors.ts';
 import { compileFilter } from './directory-filter.sql.ts';
@@ -36,11 +37,14 @@ function netChange(removed: string[], added: string[]): { added: string[]; remov
   return { added: [...a].filter((id) => !r.has(id)), removed: [...r].filter((id) => !a.has(id)) };
 }
 
-/** After a membership change: audit it, and recompute the changed users if the group has rules. */
-async function membersChanged(scope: OrgScope, dir: DirectoryContext, groupId: string, change: { added: string[]; removed: string[] }): Promise<void> {
+/**
+ * After a membership change: audit it, and recompute the changed users if the group has rules
+ * (which may make someone a member again: a seat and a role of the plan, as membership-sync.ts says).
+ */
+async function membersChanged(scope: OrgScope, dir: DirectoryContext, groupId: string, change: { added: string[]; removed: string[] }, gate: PlanGate): Promise<void> {
   const changed = [...change.added, ...change.removed];
   if (changed.length === 0) return;
-  if ((await new DirectoryGroupsRepository(scope.em).rulesOf(groupId)).any) await syncMembers(scope, dir.directoryId, changed, []);
+  if ((await new DirectoryGroupsRepository(scope.em).rulesOf(groupId)).any) await syncMembers(scope, dir.directoryId, changed, [], gate);
   await recordAudit(scope, { type: 'directory.group_members_changed', target: { type: 'directory_group', id: groupId }, after: change });
 }
 
@@ -82,7 +86,7 @@ export async function listGroups(scope: OrgScope, dir: DirectoryContext, query: 
 }
 
 /** PUT: the members become exactly the list (the difference is found by the database). */
-export async function replaceGroup(scope: OrgScope, dir: DirectoryContext, id: string, input: DirectoryGroupInput, memberIds: string[], ifVersion?: number): Promise<DirectoryGroupRecord> {
+export async function replaceGroup(scope: OrgScope, dir: DirectoryContext, id: string, input: DirectoryGroupInput, memberIds: string[], gate: PlanGate, ifVersion?: number): Promise<DirectoryGroupRecord> {
   const group = await load(scope, dir, id, true);
   checkVersion(group.version, ifVersion);
   const ids = distinct(memberIds);
@@ -91,13 +95,13 @@ export async function replaceGroup(scope: OrgScope, dir: DirectoryContext, id: s
   const removed = await repo.removeAllBut(group.id, ids);
   const added = await repo.addMembers(dir.orgId, group.id, ids);
   const updated = await repo.update(group.id, input);
-  await membersChanged(scope, dir, group.id, { added, removed });
+  await membersChanged(scope, dir, group.id, { added, removed }, gate);
   await renamed(scope, group, updated);
   return updated;
 }
 
 /** PATCH (RFC 7644 §3.5.2): every member first if asked, then the named removals, then the additions. */
-export async function patchGroup(scope: OrgScope, dir: DirectoryContext, id: string, change: GroupChange, ifVersion?: number): Promise<DirectoryGroupRecord> {
+export async function patchGroup(scope: OrgScope, dir: DirectoryContext, id: string, change: GroupChange, gate: PlanGate, ifVersion?: number): Promise<DirectoryGroupRecord> {
   const group = await load(scope, dir, id, true);
   checkVersion(group.version, ifVersion);
   const add = distinct(change.addMembers);
@@ -111,19 +115,19 @@ export async function patchGroup(scope: OrgScope, dir: DirectoryContext, id: str
     displayName: change.displayName ?? group.displayName,
     externalId: change.externalId !== undefined ? change.externalId : group.externalId,
   });
-  await membersChanged(scope, dir, group.id, netChange([...removedAll, ...removed], added));
+  await membersChanged(scope, dir, group.id, netChange([...removedAll, ...removed], added), gate);
   await renamed(scope, group, updated);
   return updated;
 }
 
 /** DELETE: its members leave it, so their roles and the teams its rules named are recomputed. */
-export async function deleteGroup(scope: OrgScope, dir: DirectoryContext, id: string, ifVersion?: number): Promise<void> {
+export async function deleteGroup(scope: OrgScope, dir: DirectoryContext, id: string, gate: PlanGate, ifVersion?: number): Promise<void> {
   const group = await load(scope, dir, id, true);
   checkVersion(group.version, ifVersion);
   const repo = new DirectoryGroupsRepository(scope.em);
   const rules = await repo.rulesOf(group.id);
   const members = rules.any ? await repo.memberIds(group.id) : [];
   await repo.delete(group.id);
-  await syncMembers(scope, dir.directoryId, members, rules.teamIds);
+  await syncMembers(scope, dir.directoryId, members, rules.teamIds, gate);
   await recordAudit(scope, { type: 'directory.group_deleted', target: { type: 'directory_group', id: group.id }, before: { displayName: group.displayName, externalId: group.externalId } });
 }

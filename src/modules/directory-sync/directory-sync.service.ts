@@ -87,15 +87,15 @@ export class DirectorySyncService {
   }
 
   replaceGroup(dir: DirectoryContext, id: string, input: DirectoryGroupInput, memberIds: string[], ifVersion?: number): Promise<DirectoryGroupRecord> {
-    return this.#run(dir, (scope) => groups.replaceGroup(scope, dir, id, input, memberIds, ifVersion));
+    return this.#run(dir, (scope, gate) => groups.replaceGroup(scope, dir, id, input, memberIds, gate, ifVersion));
   }
 
   patchGroup(dir: DirectoryContext, id: string, change: GroupChange, ifVersion?: number): Promise<DirectoryGroupRecord> {
-    return this.#run(dir, (scope) => groups.patchGroup(scope, dir, id, change, ifVersion));
+    return this.#run(dir, (scope, gate) => groups.patchGroup(scope, dir, id, change, gate, ifVersion));
   }
 
   deleteGroup(dir: DirectoryContext, id: string, ifVersion?: number): Promise<void> {
-    return this.#run(dir, (scope) => groups.deleteGroup(scope, dir, id, ifVersion));
+    return this.#run(dir, (scope, gate) => groups.deleteGroup(scope, dir, id, gate, ifVersion));
   }
 
   get deps(): DirectorySyncDeps { return this.#deps; }

@@ -39,7 +39,7 @@ export async function createUser(scope: OrgScope, dir: DirectoryContext, given: 
   const email = linkEmail(input);
   const name = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || null);
   const { id: userId, managedBefore } = await accountFor(scope.em, dir.orgId, email, name);
-  if (input.active) await requireSeatFor(scope, gate, userId);
+  if (input.active) await requireSeatFor(scope, gate, userId, dir.defaultRole);
   if (!input.active) await assertNotOwner(scope, userId);
   const { user, memberRole } = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).insert(
     { id: uuidv7(), orgId: dir.orgId, directoryId: dir.directoryId, userId }, input, input.active ? dir.defaultRole : null));
@@ -54,11 +54,14 @@ export async function createUser(scope: OrgScope, dir: DirectoryContext, given: 
 }
 
 /**
- * A person who is not yet a member takes a seat (plan.seat_limit otherwise). Thrown inside the
- * directory's transaction, so an account accountFor just made is rolled back with it.
+ * A person who is not yet a member takes a seat (plan.seat_limit otherwise), and the role they
+ * get must be on the plan (`role`: the directory's default for a new user; a restored one's is
+ * checked when membership-sync.ts picks it). Thrown inside the directory's transaction, so an
+ * account accountFor just made is rolled back with it.
  */
-async function requireSeatFor(scope: OrgScope, gate: PlanGate, userId: string): Promise<void> {
+async function requireSeatFor(scope: OrgScope, gate: PlanGate, userId: string, role?: string): Promise<void> {
   if (await new MembersRepository(scope.em).findByUser(userId)) return;
+  if (role !== undefined) await gate.requireRole(role);
   await gate.requireSeats(1);
 }
 
@@ -99,7 +102,7 @@ export async function replaceUser(scope: OrgScope, dir: DirectoryContext, id: st
   const updated = await insertOrConflict(() => new DirectoryUsersRepository(scope.em).update(current.id, input));
   if (suspending) await endMembership(scope, current.userId, 'directory_suspended', false);
   if (restoring) await reenableManaged(scope, current.userId);
-  if (restoring) await syncMembers(scope, dir.directoryId, [current.id], []);
+  if (restoring) await syncMembers(scope, dir.directoryId, [current.id], [], gate);
   await recordAudits(scope, [
     { type: 'directory.user_updated', target: { type: 'directory_user', id }, before: summary(current), after: summary(updated) },
     ...(suspending || restoring ? [{ type: suspending ? 'directory.user_suspended' : 'directory.user_restored', target: { type: 'directory_user', id }, after: { userId: current.userId } }] : []),

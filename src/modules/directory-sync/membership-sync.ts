@@ -1,4 +1,6 @@
+import { PaymentRequiredError } from '../../errors.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
+import type { PlanGate } from '../billing/plan-gate.ts';
 import { builtinRoles, isBuiltinRole } from '../roles/permissions.ts';
 import type { OrgScope } from '../scope.ts';
 import { DirectoryMembersRepository, type RoleInputs, type TeamPair } from './directory-members.repository.ts';
@@ -29,37 +31,43 @@ export function highestRole(candidates: string[], customSizes: ReadonlyMap<strin
  * the group rules of their groups (never owner; an owner is never demoted), and their
  * membership of every team a group rule of this directory names follows their groups. Runs in
  * the caller's transaction; audits each change it makes. `'all'`: every user of the directory
- * (after a rule or default-role change). An active user without a membership (new, or
- * reactivated) gets one (source scim).
+ * (after a rule or default-role change). An active user without a membership (new, reactivated,
+ * or removed by an admin and then put in a ruled group) gets one (source scim).
+ *
+ * The plan (issue 7): memberships made here take seats like any other (plan.seat_limit, under
+ * the org's seat lock), and a role the plan does not offer (a downgrade since the rule was
+ * made) is not a candidate, so the person gets the directory's default role, never a higher one.
  */
-export async function syncDirectoryMembers(scope: OrgScope, directoryId: string, directoryUserIds: string[] | 'all'): Promise<void> {
-  await syncMembers(scope, directoryId, directoryUserIds, []);
+export async function syncDirectoryMembers(scope: OrgScope, directoryId: string, directoryUserIds: string[] | 'all', gate: PlanGate): Promise<void> {
+  await syncMembers(scope, directoryId, directoryUserIds, [], gate);
 }
 
 /** `formerTeams`: teams of rules just deleted with their group, whose memberships still follow the groups. */
-export async function syncMembers(scope: OrgScope, directoryId: string, ids: string[] | 'all', formerTeams: string[]): Promise<void> {
+export async function syncMembers(scope: OrgScope, directoryId: string, ids: string[] | 'all', formerTeams: string[], gate: PlanGate): Promise<void> {
   if (ids !== 'all' && ids.length === 0) return;
   const repo = new DirectoryMembersRepository(scope.em);
   const defaultRole = await repo.defaultRole(directoryId);
   if (defaultRole === null) return;
   const inputs = await repo.roleInputs(directoryId, ids);
   if (inputs.length === 0) return;
-  const members = await applyRoles(scope, repo, defaultRole, inputs);
+  const members = await applyRoles(scope, repo, defaultRole, inputs, gate);
   await applyTeams(scope, repo, directoryId, ids, members, formerTeams);
 }
 
 /** Returns the users who are members once done (a user whose every role is gone stays without one). */
-async function applyRoles(scope: OrgScope, repo: DirectoryMembersRepository, defaultRole: string, inputs: RoleInputs[]): Promise<Set<string>> {
-  const keys = new Set([defaultRole, ...inputs.flatMap((i) => i.ruleRoles)].filter((k) => !isBuiltinRole(k)));
-  const sizes = await repo.customRoleSizes([...keys]);
+async function applyRoles(scope: OrgScope, repo: DirectoryMembersRepository, defaultRole: string, inputs: RoleInputs[], gate: PlanGate): Promise<Set<string>> {
+  const offered = await offeredRoles(gate, [defaultRole, ...inputs.flatMap((i) => i.ruleRoles)]);
+  const sizes = await repo.customRoleSizes([...offered].filter((k) => !isBuiltinRole(k)));
   const missing: { userId: string; role: string }[] = [];
   const changes = new Map<string, RoleInputs[]>();
   for (const input of inputs) {
-    const target = highestRole([defaultRole, ...input.ruleRoles], sizes);
+    const target = highestRole([defaultRole, ...input.ruleRoles].filter((k) => offered.has(k)), sizes);
+    if (!target && input.role === null && !offered.has(defaultRole)) throw noOfferedRole(defaultRole);
     if (!target) continue;
     if (input.role === null) missing.push({ userId: input.userId, role: target });
     else if (input.role !== target && input.role !== 'owner') changes.set(target, [...(changes.get(target) ?? []), input]);
   }
+  await gate.requireSeats(missing.length);
   const members = new Set(inputs.filter((i) => i.role !== null).map((i) => i.userId));
   for (const made of await repo.createMemberships(scope.orgId, missing)) {
     members.add(made.userId);
@@ -75,6 +83,19 @@ async function applyRoles(scope: OrgScope, repo: DirectoryMembersRepository, def
     }
   }
   return members;
+}
+
+/** The roles among `keys` the org's plan lets members be given now (PlanGate.allowsRole). */
+async function offeredRoles(gate: PlanGate, keys: string[]): Promise<Set<string>> {
+  const offered = new Set<string>();
+  for (const key of new Set(keys)) if (await gate.allowsRole(key)) offered.add(key);
+  return offered;
+}
+
+/** Someone would become a member, but no role they could be given is on the plan, the default included. */
+function noOfferedRole(defaultRole: string): PaymentRequiredError {
+  return new PaymentRequiredError('plan.feature_unavailable',
+    `The organization's plan does not include the directory's default role "${defaultRole}"; choose another default role or upgrade.`);
 }
 
 async function applyTeams(scope: OrgScope, repo: DirectoryMembersRepository, directoryId: string, ids: string[] | 'all', members: Set<string>, formerTeams: string[]): Promise<void> {
