@@ -170,6 +170,32 @@ describe('what a scim link reaches', () => {
   });
 });
 
+describe('a scim link sets up a directory', () => {
+  test('it creates a directory (token shown once) with a role up to member, never admin', async () => {
+    const link = await newLink(a, 'scim');
+    const o = `/api/v1/orgs/${a.orgId}`;
+    const made = await link.api('POST', `${o}/directories`, { name: 'Okta', defaultRole: 'member' });
+    expect(made.status).toBe(201);
+    expect(made.body.token).toEqual(expect.any(String));
+    expect((await link.api('GET', `${o}/directories/${made.body.id}`)).body.token).toBeUndefined();
+    const before = await snapshot(t, a.orgId);
+    expect((await link.api('POST', `${o}/directories`, { name: 'Entra', defaultRole: 'admin' })).status).toBe(403);
+    expect(await snapshot(t, a.orgId)).toEqual(before);
+  });
+
+  test('an admin-made scim link stops working once its creator loses a member power a directory uses', async () => {
+    const role = await a.owner.api('POST', `/api/v1/orgs/${a.orgId}/roles`, { key: `dir-${Date.now()}`, name: 'Directory keeper', permissions: ['org:read', 'directories:manage', 'members:invite', 'members:update', 'members:remove'] });
+    expect(role.status).toBe(201);
+    const keeper = await addMember(t, a.orgId, role.body.key);
+    const res = await keeper.api('POST', links(a), { scope: 'scim' });
+    expect(res.status).toBe(201);
+    const link = client(t.url, tokenOf(res.body.url));
+    expect((await link('GET', `/api/v1/orgs/${a.orgId}/directories`)).status).toBe(200);
+    expect((await a.owner.api('PATCH', `/api/v1/orgs/${a.orgId}/roles/${role.body.key}`, { permissions: ['org:read', 'directories:manage'] })).status).toBe(200);
+    expect((await link('GET', `/api/v1/orgs/${a.orgId}/directories`)).status).toBe(401);
+  });
+});
+
 describe('the portal\'s own endpoint', () => {
   test('GET /setup-links/current names the link\'s org, scope and expiry; any other credential gets 404', async () => {
     const link = await newLink(a, 'both');

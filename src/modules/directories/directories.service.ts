@@ -24,6 +24,10 @@ export interface DirectoryDeps {
  * up or steer it must hold those member powers too, not `directories:manage` alone.
  */
 export function authorizeDirectoryChange(scope: OrgScope): void {
+  // A SCIM setup link holds directories:manage only; the member powers a directory exercises are
+  // its creator's, checked on every use of the link (setup-link-credential.ts), and the roles it
+  // may hand out stop at member (its grant ceiling).
+  if (scope.principal?.credential.type === 'setup_link') return scope.authorize('directories:manage');
   for (const permission of ['directories:manage', 'members:invite', 'members:update', 'members:remove'] as const) scope.authorize(permission);
 }
 

@@ -21,6 +21,17 @@ export function permissionsOfScope(scope: SetupLinkScope): readonly string[] {
   return scopePermissions[scope];
 }
 
+/**
+ * What the link's creator must hold, when making it and on every use: the scope's powers, and
+ * for SCIM also the member powers a directory exercises (it adds, changes and removes members),
+ * which the link itself never holds (authorizeDirectoryChange lets a link rely on its creator's).
+ */
+const directoryMemberPowers = ['members:invite', 'members:update', 'members:remove'];
+
+export function creatorPermissionsOfScope(scope: SetupLinkScope): readonly string[] {
+  return scope === 'sso' ? scopePermissions.sso : [...scopePermissions[scope], ...directoryMemberPowers];
+}
+
 export function isSetupLinkScope(value: string): value is SetupLinkScope {
   return (setupLinkScopes as readonly string[]).includes(value);
 }
@@ -43,8 +54,8 @@ export function setupLinkPrincipal(
   if (!tokens.verify(secret, row.secret_hash, 'setup')) return null;
   if (row.revoked_at || row.expires_at.getTime() <= now || !row.member_role || !isSetupLinkScope(row.scope)) return null;
   const creator = new Set(rolePermissions(row.member_role, row.member_role_permissions, product));
+  if (!creatorPermissionsOfScope(row.scope).every((p) => creator.has(p))) return null;
   const permissions = permissionsOfScope(row.scope);
-  if (!permissions.every((p) => creator.has(p))) return null;
   return {
     orgId: row.org_id,
     // The link speaks for nobody: not for the admin who made it.

@@ -7,7 +7,7 @@ import { OrgsRepository } from '../orgs/orgs.repository.ts';
 import type { Permission } from '../roles/permissions.ts';
 import type { OrgScope } from '../scope.ts';
 import type { SetupLink } from './setup-link.entity.ts';
-import { permissionsOfScope, type SetupLinkScope } from './setup-link-credential.ts';
+import { creatorPermissionsOfScope, type SetupLinkScope } from './setup-link-credential.ts';
 import { SetupLinksRepository } from './setup-links.repository.ts';
 
 export function setupLinkView(link: SetupLink) {
@@ -105,10 +105,10 @@ export class SetupLinksService {
     return { orgId: org.id, orgName: org.name, scope: link.scope as SetupLinkScope, expiresAt: link.expiresAt };
   }
 
-  /** Handing out (or ending) a link needs every power it grants, beyond reading the org. */
+  /** Handing out (or ending) a link needs every power it grants or relies on (creatorPermissionsOfScope). */
   #authorizeScope(scope: SetupLinkScope): void {
     this.#refuseLinks();
-    for (const permission of permissionsOfScope(scope)) this.#scope.authorize(permission as Permission);
+    for (const permission of creatorPermissionsOfScope(scope)) this.#scope.authorize(permission as Permission);
   }
 
   /** A setup link holds sso:manage or directories:manage, yet must never mint, see or end links. */
