@@ -15,10 +15,16 @@ export async function resolveRole(scope: OrgScope, key: string): Promise<Resolve
   return role ? { key: role.key, permissions: role.permissions } : null;
 }
 
-/** "Not above": every permission of the role is one the caller holds. */
-export function withinCaller(scope: OrgScope, permissions: readonly string[]): boolean {
+/**
+ * "Not above": every permission of the role is one the caller holds. A caller with a grant
+ * ceiling (a setup link) is bounded by the ceiling alone, never by its own powers: else it could
+ * hand its temporary sso:manage or directories:manage to everyone its IdP signs in, for good.
+ */
+export function withinCaller(scope: Pick<OrgScope, 'principal'>, permissions: readonly string[]): boolean {
   const principal = scope.principal;
-  return permissions.every((p) => principal === null || principal.permissions.has(p) || principal.grantCeiling?.has(p) === true);
+  if (principal === null) return true;
+  const bound = principal.grantCeiling ?? principal.permissions;
+  return permissions.every((p) => bound.has(p));
 }
 
 /** Nobody grants, or deals in, a role holding permissions they lack. */
