@@ -10,12 +10,16 @@ export interface SetupPortalState {
 }
 
 const cookieName = 'gh_setup';
+// The page before a link opens (setup-portal.routes.ts) puts a nonce here and in its form; only
+// a post carrying both opens the link, so another site cannot open one in a victim's browser.
+const nonceCookie = 'gh_setup_nonce';
+const nonceSeconds = 15 * 60;
 export const setupPortalPath = '/admin/setup';
 
 /**
- * The setup portal's cookie, sealed with A256GCM (jose, `dir`) like the console's, under a key
- * derived for this purpose alone, so neither cookie can be read as the other. It is sent only to
- * /admin/setup and lives no longer than the link (the API decides on every page anyway).
+ * The setup portal's cookies, sealed with A256GCM (jose, `dir`) like the console's, under a key
+ * derived for this purpose alone, so neither cookie can be read as the other. They are sent only
+ * to /admin/setup; the link's lives no longer than the link (the API decides on every page anyway).
  */
 export class SetupPortalCookie {
   readonly #key: Uint8Array;
@@ -27,29 +31,50 @@ export class SetupPortalCookie {
   }
 
   async open(ctx: Context): Promise<SetupPortalState | undefined> {
-    const sealed = ctx.cookies.get(cookieName);
-    if (!sealed) return undefined;
-    try {
-      const { payload } = await jwtDecrypt(sealed, this.#key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
-      if (payload.use !== cookieName) return undefined;
-      const v = payload.v as Partial<SetupPortalState> | undefined;
-      return typeof v?.token === 'string' && typeof v.csrf === 'string' ? { token: v.token, csrf: v.csrf } : undefined;
-    } catch {
-      return undefined; // expired, from another key, or tampered: as if absent
-    }
+    const v = (await this.#open(ctx, cookieName)) as Partial<SetupPortalState> | undefined;
+    return typeof v?.token === 'string' && typeof v.csrf === 'string' ? { token: v.token, csrf: v.csrf } : undefined;
   }
 
   async seal(ctx: Context, token: string, expiresAt: Date): Promise<void> {
     const seconds = Math.max(1, Math.min(Math.floor((expiresAt.getTime() - Date.now()) / 1000), 720 * 3600));
-    const sealed = await new EncryptJWT({ v: { token, csrf: randomBytes(24).toString('base64url') }, use: cookieName })
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-      .setIssuedAt()
-      .setExpirationTime(`${seconds}s`)
-      .encrypt(this.#key);
-    ctx.cookies.set(cookieName, sealed, { path: setupPortalPath, httpOnly: true, sameSite: 'lax', secure: this.#secure, maxAge: seconds * 1000, overwrite: true });
+    await this.#seal(ctx, cookieName, { token, csrf: randomBytes(24).toString('base64url') }, seconds);
   }
 
   clear(ctx: Context): void {
     ctx.cookies.set(cookieName, null, { path: setupPortalPath });
+  }
+
+  /** A fresh nonce for the page before a link opens, kept in its own short-lived cookie. */
+  async newNonce(ctx: Context): Promise<string> {
+    const nonce = randomBytes(24).toString('base64url');
+    await this.#seal(ctx, nonceCookie, { nonce }, nonceSeconds);
+    return nonce;
+  }
+
+  /** Whether `nonce` is the one this browser was given; either way it is used up. */
+  async spendNonce(ctx: Context, nonce: string): Promise<boolean> {
+    const v = (await this.#open(ctx, nonceCookie)) as { nonce?: unknown } | undefined;
+    if (v) ctx.cookies.set(nonceCookie, null, { path: setupPortalPath });
+    return typeof v?.nonce === 'string' && nonce.length > 0 && v.nonce === nonce;
+  }
+
+  async #seal(ctx: Context, name: string, v: object, seconds: number): Promise<void> {
+    const sealed = await new EncryptJWT({ v, use: name })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+      .setIssuedAt()
+      .setExpirationTime(`${seconds}s`)
+      .encrypt(this.#key);
+    ctx.cookies.set(name, sealed, { path: setupPortalPath, httpOnly: true, sameSite: 'lax', secure: this.#secure, maxAge: seconds * 1000, overwrite: true });
+  }
+
+  async #open(ctx: Context, name: string): Promise<object | undefined> {
+    const sealed = ctx.cookies.get(name);
+    if (!sealed) return undefined;
+    try {
+      const { payload } = await jwtDecrypt(sealed, this.#key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      return payload.use === name && typeof payload.v === 'object' && payload.v !== null ? payload.v : undefined;
+    } catch {
+      return undefined; // expired, from another key, or tampered: as if absent
+    }
   }
 }

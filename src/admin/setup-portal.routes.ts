@@ -1,10 +1,11 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { ApiProblem, ConsoleApi } from './console-api.ts';
+import { ConsoleApi } from './console-api.ts';
 import { navFor, plainPage, putFlash, takeFlash, type ConsoleContext, type ConsoleHandler, type ConsoleRequest, type ConsoleSection } from './console-context.ts';
 import type { AdminDeps } from './admin.routes.ts';
 import { SetupPortalCookie, setupPortalPath, type SetupPortalState } from './setup-portal-cookie.ts';
+import { currentLink, linkGone, openLinkRoutes, scopeWords, type CurrentLink } from './setup-portal-open.ts';
 import { setupSections as defaultSections, type SetupSections } from './setup-sections.ts';
 import { formatDate, html, sendPage, type VNode } from './view.ts';
 
@@ -14,23 +15,10 @@ import { formatDate, html, sendPage, type VNode } from './view.ts';
 // not do is refused there (403), whatever a page offers; the portal also mounts and lists only the
 // sections of the link's scope.
 
-interface CurrentLink {
-  orgId: string;
-  orgName: string;
-  scope: 'sso' | 'scim' | 'both';
-  expiresAt: string;
-}
-
-const tokenShape = /^ghs_[0-9a-f]{16}_[0-9a-f]{48}$/;
 const scopePermissions = { sso: ['org:read', 'sso:manage'], scim: ['org:read', 'directories:manage'], both: ['org:read', 'sso:manage', 'directories:manage'] };
-const scopeWords = { sso: 'SSO', scim: 'SCIM', both: 'SSO and SCIM' };
 
 function sectionsOf(all: SetupSections, scope: CurrentLink['scope']): readonly ConsoleSection[] {
   return scope === 'both' ? [...all.sso, ...all.scim] : all[scope];
-}
-
-function linkGone(ctx: Context): void {
-  plainPage(ctx, 'This setup link no longer works', html`<p>The link has expired or was revoked. Ask the person who sent it for a new one.</p>`, 410);
 }
 
 /** The portal at /admin/setup, nested in the console's router (its error page included). */
@@ -39,18 +27,9 @@ export function setupPortalRoutes(deps: AdminDeps, all: SetupSections = defaultS
   const router = new Router({ prefix: '/setup' });
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '256kb', encoding: 'utf-8' });
 
-  // Opening the link: check it, keep it in the sealed cookie, and move to a URL without it, so
-  // the secret leaves the address bar and history and never travels in a Referer.
-  router.get('/:token', async (ctx, next) => {
-    const token = ctx.params.token!;
-    if (!tokenShape.test(token)) return next();
-    ctx.set('referrer-policy', 'no-referrer');
-    const link = await currentLink(deps, token, ctx.ip);
-    if (!link) return linkGone(ctx);
-    await cookie.seal(ctx, token, new Date(link.expiresAt));
-    ctx.status = 303;
-    ctx.redirect(setupPortalPath);
-  });
+  // Opening the link: a page naming the org, then a click (setup-portal-open.ts). The token is
+  // kept in the sealed cookie only then, and the portal lives at a URL without it.
+  openLinkRoutes(router, deps, cookie, forms);
 
   // Every other portal page: the cookie's link, checked with the API on each request, so a
   // revocation ends the portal at once.
@@ -93,16 +72,6 @@ function scoped(portal: Router, scope: 'sso' | 'scim') {
     get: (path: string, handler: ConsoleHandler) => void portal.get(path, inScope(handler)),
     post: (path: string, handler: ConsoleHandler) => void portal.post(path, inScope(handler)),
   };
-}
-
-/** The link as the API sees it now; null when it no longer works (401), whatever the reason. */
-async function currentLink(deps: AdminDeps, token: string, ip: string): Promise<CurrentLink | null> {
-  try {
-    return await new ConsoleApi(deps.selfUrl(), token, ip).get<CurrentLink>('/setup-links/current');
-  } catch (err) {
-    if (err instanceof ApiProblem && (err.status === 401 || err.status === 404)) return null;
-    throw err;
-  }
 }
 
 function portalRequest(ctx: Context, deps: AdminDeps, state: SetupPortalState, link: CurrentLink, sections: readonly ConsoleSection[]): ConsoleRequest {

@@ -56,9 +56,18 @@ test('a fresh browser opens the link and reaches only its own scope; a revocatio
   const adminTab = await adminPage();
   const url = await createLink(adminTab, 'sso', 'for Acme IT');
   const page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
-  await page.goto(url);
+  // The link's own URL asks first, naming the org; nothing is kept until Continue.
+  const first = await page.goto(url);
+  expect(first!.headers()['referrer-policy']).toBe('no-referrer');
+  expect(first!.headers()['cache-control']).toBe('no-store');
+  await page.getByRole('heading', { level: 1, name: /Set up SSO for Acme .*\?/ }).waitFor();
+  expect(await page.locator('dl').textContent()).toContain(org.orgId);
+  expect((await page.context().cookies()).map((c) => c.name)).not.toContain('gh_setup');
+  expect(await overflowsSideways(page)).toBe(false);
+  await checkPage(page, 'setup-portal-interstitial');
+  await page.getByRole('button', { name: 'Continue' }).click();
   // The token left the address bar: the portal lives at /admin/setup with a sealed cookie.
-  expect(page.url()).toBe(`${t.url}/admin/setup`);
+  await page.waitForURL(`${t.url}/admin/setup`);
   await page.getByRole('heading', { level: 1, name: /Set up SSO for Acme/ }).waitFor();
   expect(await page.locator('header').textContent()).toContain('Setting up SSO for Acme');
   expect(await page.getByRole('navigation').getByRole('link').allTextContents()).toEqual(['Overview', 'Single sign-on', 'Domains']);
@@ -97,6 +106,7 @@ test('a fresh browser opens the link and reaches only its own scope; a revocatio
   await checkPage(page, 'setup-portal-revoked');
   const again = await page.goto(url);
   expect(again!.status()).toBe(410);
+  expect(again!.headers()['referrer-policy']).toBe('no-referrer');
   await page.context().close();
   await adminTab.context().close();
 });
@@ -109,4 +119,78 @@ test('a browser without the link, or with a made-up one, is told to open its lin
   const fake = await page.goto(`${t.url}/admin/setup/ghs_0123456789abcdef_${'0'.repeat(48)}`);
   expect(fake!.status()).toBe(410);
   await page.context().close();
+});
+
+/** The portal's cookie, by name, in this page's browser context. */
+async function setupCookie(page: Page): Promise<string | undefined> {
+  return (await page.context().cookies()).find((c) => c.name === 'gh_setup')?.value;
+}
+
+test('a cross-site style POST without the nonce cookie is refused and stores nothing', async () => {
+  const adminTab = await adminPage();
+  const url = await createLink(adminTab, 'sso', 'for a forged post');
+  const token = url.split('/').pop()!;
+  const post = (body: Record<string, string>, cookie?: string) => fetch(`${t.url}/admin/setup/continue`, {
+    method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+    body: new URLSearchParams(body).toString(),
+  });
+  // Another site's form: the token (the attacker's own) and a guessed or absent nonce, no cookie.
+  for (const body of [{ token }, { token, nonce: 'guessed' }] as Record<string, string>[]) {
+    const res = await post(body);
+    expect(res.status).toBe(403);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('gh_setup='))).toBe(false);
+    expect(await res.text()).not.toContain(token);
+  }
+  // A real nonce cookie with another nonce in the body is refused as well.
+  const opened = await fetch(url);
+  const nonceCookie = opened.headers.getSetCookie().find((c) => c.startsWith('gh_setup_nonce='))!.split(';')[0]!;
+  const wrong = await post({ token, nonce: 'not-the-one' }, nonceCookie);
+  expect(wrong.status).toBe(403);
+  expect(wrong.headers.getSetCookie().some((c) => c.startsWith('gh_setup='))).toBe(false);
+  // The browser's own page shows the refusal too, and the portal is still closed.
+  const page = await (await browser.newContext()).newPage();
+  await page.setContent(`<form method="post" action="${t.url}/admin/setup/continue"><input name="token" value="${token}"><button>Go</button></form>`);
+  const [res] = await Promise.all([page.waitForResponse(`${t.url}/admin/setup/continue`), page.getByRole('button', { name: 'Go' }).click()]);
+  expect(res.status()).toBe(403);
+  await page.getByRole('heading', { level: 1, name: 'Open your setup link again' }).waitFor();
+  await checkPage(page, 'setup-portal-forged-post');
+  expect(await setupCookie(page)).toBeUndefined();
+  expect((await page.goto(`${t.url}/admin/setup`))!.status()).toBe(401);
+  await page.context().close();
+  await adminTab.context().close();
+});
+
+test('visiting a second link\'s URL does not replace the portal\'s link until Continue, and says what would change', async () => {
+  const adminTab = await adminPage();
+  const firstUrl = await createLink(adminTab, 'sso', 'first link');
+  await adminTab.goto(`${t.url}/admin/orgs/${org.orgId}/setup-links`);
+  const secondUrl = await createLink(adminTab, 'scim', 'second link');
+  const page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await page.goto(firstUrl);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { level: 1, name: /Set up SSO for Acme/ }).waitFor();
+  const before = await setupCookie(page);
+  expect(before).toBeDefined();
+  // The same link again goes straight to the portal: nothing to confirm, nothing changed.
+  await page.goto(firstUrl);
+  await page.waitForURL(`${t.url}/admin/setup`);
+  expect(await setupCookie(page)).toBe(before);
+
+  await page.goto(secondUrl);
+  await page.getByRole('heading', { level: 1, name: /Set up SCIM for Acme .*\?/ }).waitFor();
+  await page.getByText(/^You are setting up SSO for Acme .*; continuing switches to SCIM for Acme /).waitFor();
+  await checkPage(page, 'setup-portal-interstitial-switch');
+  expect(await setupCookie(page)).toBe(before);
+  // Leaving without Continue: still the first link's portal.
+  await page.goto(`${t.url}/admin/setup`);
+  await page.getByRole('heading', { level: 1, name: /Set up SSO for Acme/ }).waitFor();
+  expect(await setupCookie(page)).toBe(before);
+
+  await page.goto(secondUrl);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { level: 1, name: /Set up SCIM for Acme/ }).waitFor();
+  expect(await setupCookie(page)).not.toBe(before);
+  await page.context().close();
+  await adminTab.context().close();
 });

@@ -201,8 +201,8 @@ describe('the portal\'s own endpoint', () => {
     const link = await newLink(a, 'both');
     const res = await link.api('GET', '/api/v1/setup-links/current');
     expect(res.status).toBe(200);
-    const [org] = await t.db.inOrg(a.orgId, (em) => em.execute<{ name: string }[]>('SELECT name FROM organizations'));
-    expect(res.body).toMatchObject({ orgId: a.orgId, orgName: org!.name, scope: 'both' });
+    const [org] = await t.db.inOrg(a.orgId, (em) => em.execute<{ name: string; slug: string }[]>('SELECT name, slug FROM organizations'));
+    expect(res.body).toMatchObject({ orgId: a.orgId, orgName: org!.name, orgSlug: org!.slug, scope: 'both' });
     expect(Date.parse(res.body.expiresAt)).toBeGreaterThan(Date.now());
     expect((await a.owner.api('GET', '/api/v1/setup-links/current')).status).toBe(404);
   });

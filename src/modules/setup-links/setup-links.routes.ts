@@ -52,8 +52,8 @@ export function setupLinkRoutes(services: ApiServices): RouteSpec[] {
     }),
     defineRoute({
       method: 'get', path: '/setup-links/current', zone: 'principal', tag: 'setup-links',
-      summary: 'The calling setup link: its org, scope and expiry (the setup portal\'s header); 404 for any other credential',
-      responses: { 200: { description: 'The link', schema: z.object({ orgId: z.uuid(), orgName: z.string(), scope: z.enum(setupLinkScopes), expiresAt: timestamp }) } },
+      summary: 'The calling setup link: its org, scope and expiry (the setup portal\'s header and the page before it opens); 404 for any other credential',
+      responses: { 200: { description: 'The link', schema: z.object({ orgId: z.uuid(), orgName: z.string(), orgSlug: z.string(), scope: z.enum(setupLinkScopes), expiresAt: timestamp }) } },
       handler: async ({ ctx }) => {
         const principal = ctx.state.principal as Principal;
         return { status: 200, body: await runInOrg(services.db, principal.orgId, ctx, (scope) => new SetupLinksService(scope, deps).current()) };

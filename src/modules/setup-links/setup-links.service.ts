@@ -40,6 +40,7 @@ export interface NewSetupLinkInput {
 export interface CurrentSetupLink {
   orgId: string;
   orgName: string;
+  orgSlug: string;
   scope: SetupLinkScope;
   expiresAt: Date;
 }
@@ -102,7 +103,7 @@ export class SetupLinksService {
     const link = await this.#links.find(credential.id);
     const org = await new OrgsRepository(this.#scope.em).find(this.#scope.orgId);
     if (!link || !org) throw notFound();
-    return { orgId: org.id, orgName: org.name, scope: link.scope as SetupLinkScope, expiresAt: link.expiresAt };
+    return { orgId: org.id, orgName: org.name, orgSlug: org.slug, scope: link.scope as SetupLinkScope, expiresAt: link.expiresAt };
   }
 
   /** Handing out (or ending) a link needs every power it grants or relies on (creatorPermissionsOfScope). */
