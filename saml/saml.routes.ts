@@ -47,10 +47,13 @@ function samlPages(deps: SsoDeps): Middleware {
   };
 }
 
-async function activeConnection(deps: SsoDeps, id: string): Promise<Connection> {
+const notFound = () => new SsoError(404, 'connection.not_found', 'This single sign-on connection does not exist or is not active.');
+
+/** A SAML connection, active or not: an inactive one serves its metadata (the IdP is set up before it is turned on) and answers tests. */
+async function samlConnection(deps: SsoDeps, id: string): Promise<Connection> {
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   const connection = uuid.test(id) ? await deps.platform.findConnection(id) : null;
-  if (!connection || !connection.active || connection.type !== 'saml') throw new SsoError(404, 'connection.not_found', 'This single sign-on connection does not exist or is not active.');
+  if (!connection || connection.type !== 'saml') throw notFound();
   return connection;
 }
 
@@ -60,7 +63,7 @@ export function samlRoutes(deps: SsoDeps): Router {
   router.use(samlPages(deps));
 
   router.get('/:connectionId/metadata', async (ctx) => {
-    const connection = await activeConnection(deps, ctx.params.connectionId!);
+    const connection = await samlConnection(deps, ctx.params.connectionId!);
     ctx.type = 'application/samlmetadata+xml';
     ctx.body = spMetadata(deps, connection);
   });
@@ -68,8 +71,10 @@ export function samlRoutes(deps: SsoDeps): Router {
   // SAML Bindings §3.5: the IdP's HTTP-POST of SAMLResponse (RelayState is not used: the
   // request is found by the signed InResponseTo).
   router.post('/:connectionId/acs', acsForm, async (ctx) => {
-    const connection = await activeConnection(deps, ctx.params.connectionId!);
+    const connection = await samlConnection(deps, ctx.params.connectionId!);
     const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    // An inactive connection takes the answer to a test sign-in only; anything else is refused as before.
+    if (!(await deps.logins.answerable(connection, unverifiedRequestId(body.SAMLResponse)))) throw notFound();
     const { requestId, profile } = await acceptResponse(deps, connection, body.SAMLResponse, ctx.state.log ?? deps.logger).catch(async (err: unknown) => {
       // A test sign-in reports the check that failed to the console instead of an error page.
       if (err instanceof SsoError && (await deps.logins.tests.failed(ctx, connection, unverifiedRequestId(body.SAMLResponse), err))) return { requestId: null, profile: null };

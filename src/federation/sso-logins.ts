@@ -48,13 +48,27 @@ export class SsoLogins {
     const provider = source.kind === 'connection' ? source.connection.type : source.provider;
     const connectionId = source.kind === 'connection' ? source.connection.id : null;
     if (requestId === null) return this.#idpInitiated(ctx, source, profile);
-    // answer() takes the request once: a second response to it (a replay) finds it answered.
-    const interactionUid = await this.#requests.answer(requestId, provider, connectionId, profile);
+    // answer() takes the request once: a second response to it (a replay) finds it answered. An
+    // inactive connection answers test sign-ins only (see answerable), never a real one.
+    const inactive = source.kind === 'connection' && !source.connection.active;
+    const interactionUid = inactive ? null : await this.#requests.answer(requestId, provider, connectionId, profile);
     const testId = !interactionUid && source.kind === 'connection' ? await this.#requests.answerTest(requestId, provider, source.connection.id) : null;
     if (testId && source.kind === 'connection') return this.tests.passed(ctx, source.connection, testId, profile);
     if (!interactionUid) throw new SsoError(400, 'sso.request_answered', 'This sign-in response was used already or has expired. Start again from the application.');
     ctx.status = 303;
     ctx.redirect(`/interaction/${encodeURIComponent(interactionUid)}/sso/done/${encodeURIComponent(requestId)}`);
+  }
+
+  /**
+   * Whether an IdP's answer to `requestId` may be checked at `connection`: always when it is
+   * active; when it is not, only a test sign-in's unanswered request (a test signs nobody in, and
+   * is how a connection is checked before an administrator turns it on). The id is the one the
+   * answer claims; every check of the answer still runs after this.
+   */
+  async answerable(connection: Connection, requestId: string | null): Promise<boolean> {
+    if (connection.active) return true;
+    const row = requestId ? await this.#requests.find(requestId, connection.type, connection.id) : null;
+    return Boolean(row?.test_id && !row.used_at);
   }
 
   async #idpInitiated(ctx: Context, source: SsoSource, profile: SsoProfile): Promise<void> {

@@ -93,7 +93,8 @@ export function ssoTestRoutes(deps: SsoDeps, edges: { saml: SsoEdge; oidc: SsoEd
   router.get('/:connectionId/:testId', async (ctx) => {
     const ids = [ctx.params.connectionId, ctx.params.testId].map((v) => uuid.safeParse(v));
     const connection = ids.every((r) => r.success) ? await deps.platform.findConnection(ctx.params.connectionId!) : null;
-    if (!connection?.active || connection.planDisabledAt) throw new SsoError(404, 'sso.test_unknown', 'This test sign-in link is not valid, or its connection is switched off.');
+    // Active or not: a test signs nobody in (sso-logins.ts lets an inactive connection answer tests only).
+    if (!connection || connection.planDisabledAt) throw new SsoError(404, 'sso.test_unknown', 'This test sign-in link is not valid, or SSO is off in the organization\'s plan.');
     const test = await deps.db.inOrg(connection.orgId, (em) => new ConnectionTestsRepository(em).claimStart(ctx.params.testId!, connection.id));
     if (!test) throw new SsoError(410, 'sso.test_used', 'This test sign-in link was used already or has expired. Start a new test from the console.');
     try {

@@ -41,10 +41,13 @@ class UpstreamOidc {
     };
   }
 
-  /** The active OIDC connection a callback names; anything else is a 404. */
-  async connectionOf(id: string): Promise<Connection> {
+  /**
+   * The OIDC connection a callback names, when it may take the answer to request `state`: an
+   * active one, or an inactive one answering a test sign-in (sso-logins.ts); anything else is a 404.
+   */
+  async connectionOf(id: string, state: string | null): Promise<Connection> {
     const connection = uuid.safeParse(id).success ? await this.#deps.platform.findConnection(id) : null;
-    if (!connection || connection.type !== 'oidc' || !connection.active) {
+    if (!connection || connection.type !== 'oidc' || !(await this.#deps.logins.answerable(connection, state))) {
       throw new SsoError(404, 'sso.connection_not_found', 'This sign-in connection does not exist or is switched off. Contact your administrator.');
     }
     return connection;
@@ -68,12 +71,12 @@ export async function claimsOf(client: CodeFlowClient, tokens: oidc.TokenEndpoin
 }
 
 async function connectionCallback(ctx: Context, deps: SsoDeps, upstream: UpstreamOidc): Promise<void> {
-  const connection = await upstream.connectionOf(ctx.params.connectionId!);
+  const state = typeof ctx.query.state === 'string' ? ctx.query.state : null;
+  const connection = await upstream.connectionOf(ctx.params.connectionId!, state);
   try {
     await verifyCallback(ctx, deps, upstream, connection);
   } catch (err) {
     // A test sign-in (its state names it) reports the check that failed to the console.
-    const state = typeof ctx.query.state === 'string' ? ctx.query.state : null;
     if (err instanceof SsoError && (await deps.logins.tests.failed(ctx, connection, state, err))) return;
     throw err;
   }

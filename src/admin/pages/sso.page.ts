@@ -51,6 +51,31 @@ async function list(ctx: ConsoleContext): Promise<void> {
     <${Table} caption="SSO connections" head=${['Name', 'Protocol', 'Identity provider', 'Status', 'IdP certificate']} rows=${rows} empty="No SSO connection yet." />`);
 }
 
+/**
+ * Turning an inactive connection on: a member with sso:manage, after the test. A setup link
+ * cannot (the API answers 403 connection.activation_requires_member), so the portal says who does.
+ */
+function Activation({ c, x }: { c: ConsoleContext['state']['console']; x: Connection }): VNode | null {
+  if (x.active || x.disabledByPlan) return null;
+  if (c.session.role === 'setup_link') {
+    return html`<p role="status">The connection is off. After a successful test, an administrator of the organization turns it on; until then nobody can sign in through it.</p>`;
+  }
+  if (!c.can('sso:manage')) return null;
+  return html`<h2>Turn the connection on</h2>
+    <p>The connection is off: nobody can sign in through it. Test it first, then turn it on.</p>
+    <${PostForm} action=${`${c.base}/sso/${x.id}/activate`} csrf=${c.csrf}>
+      <button type="submit" aria-label=${`Activate ${x.name}`}>Activate</button><//>`;
+}
+
+async function activate(ctx: ConsoleContext): Promise<void> {
+  const c = ctx.state.console;
+  const id = encodeURIComponent(ctx.params.id!);
+  await act(ctx, `${c.base}/sso/${id}`, async () => {
+    await c.api.patch(`/orgs/${c.orgId}/connections/${id}`, { active: true });
+    return 'The connection is on: people can sign in through it.';
+  });
+}
+
 async function show(ctx: ConsoleContext): Promise<void> {
   const c = ctx.state.console;
   const x = await c.api.get<Connection>(`/orgs/${c.orgId}/connections/${encodeURIComponent(ctx.params.id!)}`);
@@ -61,6 +86,7 @@ async function show(ctx: ConsoleContext): Promise<void> {
     ${stepHeading(4, 'Test the connection')}
     <p>Sign in once through your identity provider: Gatehouse runs every check, then shows what arrived and the role it maps to. Nobody is signed in or added.</p>
     <${PostForm} action=${`${c.base}/sso/${x.id}/test`} csrf=${c.csrf}><button type="submit">Test connection</button><//>
+    <${Activation} c=${c} x=${x} />
     <h2>Values for the identity provider</h2>
     <${SpValuesList} choice=${choiceOf(x)} values=${values} metadataReady=${true} />
     <h2>Attributes</h2>
@@ -114,6 +140,7 @@ export const ssoSection: ConsoleSection = {
     pages.post('/sso/new', createConnection);
     pages.get('/sso/:id', show);
     pages.post('/sso/:id/test', startTest);
+    pages.post('/sso/:id/activate', activate);
     pages.get('/sso/:id/test-result', testResult);
   },
 };

@@ -43,10 +43,10 @@ export function connectionTestRoutes(services: ApiServices): RouteSpec[] {
     }),
     defineRoute({
       method: 'post', path: '/orgs/:orgId/connections/:id/test', zone: 'org', tag: 'connections',
-      summary: 'Start a test sign-in: open `startUrl` in a browser; after the IdP, every check runs as for a real sign-in, nobody is signed in or provisioned, and the browser returns to `returnTo?test=<id>`',
+      summary: 'Start a test sign-in (active or not): open `startUrl` in a browser; after the IdP, every check runs as for a real sign-in, nobody is signed in or provisioned, and the browser returns to `returnTo?test=<id>`',
       params: connectionParams,
       body: z.strictObject({ returnTo: z.string().min(1).max(512).describe('A console path (/admin/...) of this Gatehouse') }),
-      // Errors: 400 `request.invalid` (returnTo elsewhere), 404, 409 `connection.inactive`, 402 `plan.feature_unavailable`.
+      // Errors: 400 `request.invalid` (returnTo elsewhere), 404, 402 `plan.feature_unavailable`.
       responses: { 201: { description: 'The test, pending; `startUrl` works once, for 15 minutes', schema: connectionTestSchema.extend({ startUrl: z.string() }) } },
       handler: async ({ params, body, ctx }) => ({ status: 201, body: await service(ctx.state.scope).start(params.id, body.returnTo) }),
     }),

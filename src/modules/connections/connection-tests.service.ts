@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
 import { recordAudit } from '../audit/audit.recorder.ts';
 import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
@@ -56,7 +56,8 @@ export class ConnectionTestsService {
     const connection = await new ConnectionsRepository(this.#scope.em).find(connectionId);
     if (!connection) throw new NotFoundError('connection.not_found', 'No such connection.');
     await new PlanGate(this.#scope, this.#plans).requireFeature('sso');
-    if (!connection.active) throw new ConflictError('connection.inactive', 'The connection is switched off: switch it on to test it.');
+    // An inactive connection can be tested: a test signs nobody in, and it is how an admin checks
+    // a connection (one a setup link made is off) before turning it on.
     const row = await new ConnectionTestsRepository(this.#scope.em).create({
       id: randomUUID(), orgId: this.#scope.orgId, connectionId, returnTo: path, ttlSeconds: testTtlSeconds,
     });

@@ -7,6 +7,7 @@ import { recordAudit } from '../audit/audit.recorder.ts';
 import { PlanGate, type PlanDeps } from '../billing/plan-gate.ts';
 import type { OrgScope } from '../scope.ts';
 import type { Connection, OidcSettings, SamlSettings } from './connection.entity.ts';
+import { actsAsSetupLink, idpIdentity, refuseLinkActivation } from './connection-activation.ts';
 import { oidcOnlyFields, samlOnlyFields, type CreateOidcInput, type CreateSamlInput, type UpdateConnectionInput } from './connection-input.ts';
 import { checkDefaultRole, checkIdpInitiated, checkRoleRules, refuseFields, refusePlainHttp } from './connection-rules.ts';
 import { connectionView, type ConnectionView } from './connection-view.ts';
@@ -43,7 +44,8 @@ export class ConnectionsService {
     if (this.#deps.production) refusePlainHttp(input);
     const id = input.id ?? uuidv7();
     const common = {
-      id, orgId: this.#scope.orgId, name: input.name, active: true, preset: input.preset ?? 'generic',
+      // A setup link's connection starts off (connection-activation.ts).
+      id, orgId: this.#scope.orgId, name: input.name, active: !actsAsSetupLink(this.#scope), preset: input.preset ?? 'generic',
       defaultRole: await checkDefaultRole(this.#scope, input.defaultRole ?? 'member', gate),
       roleRules: await checkRoleRules(this.#scope, input.roleRules ?? [], gate),
       attributeMapping: input.attributeMapping ?? {}, planDisabledAt: null,
@@ -70,8 +72,10 @@ export class ConnectionsService {
 
   async update(id: string, input: UpdateConnectionInput): Promise<ConnectionView> {
     this.#scope.authorize('sso:manage');
+    refuseLinkActivation(this.#scope, input.active);
     if (this.#deps.production) refusePlainHttp(input);
     const connection = await this.#find(id, true);
+    const idpBefore = idpIdentity(connection);
     // Turning a connection on needs SSO in the plan; editing or turning off one never does.
     const gate = new PlanGate(this.#scope, this.#deps.plans);
     if (input.active === true && !connection.active) await gate.requireFeature('sso');
@@ -85,11 +89,15 @@ export class ConnectionsService {
     if (input.attributeMapping !== undefined) connection.attributeMapping = input.attributeMapping;
     if (connection.saml) connection.saml = await this.#updatedSaml(connection.saml, input);
     const rotated = connection.oidc ? this.#updateOidc(connection, input) : false;
+    // A setup link that changes who the IdP is turns the connection off (connection-activation.ts).
+    const repointed = actsAsSetupLink(this.#scope) && connection.active && (rotated || idpIdentity(connection) !== idpBefore);
+    if (repointed) connection.active = false;
     await warnExpiringCertificates(this.#scope, connection);
     await this.#connections.save();
     const after = this.#view(connection);
     // The secret itself is never audited; that it changed is.
-    await recordAudit(this.#scope, { type: 'connection.updated', target: { type: 'connection', id }, before, after: rotated ? { ...after, rotated: ['clientSecret'] } : after });
+    const audited = { ...after, ...(rotated ? { rotated: ['clientSecret'] } : {}), ...(repointed ? { deactivated: 'idp_changed_by_setup_link' } : {}) };
+    await recordAudit(this.#scope, { type: 'connection.updated', target: { type: 'connection', id }, before, after: audited });
     return after;
   }
 
