@@ -45,6 +45,7 @@ async function seed(org: TestOrg): Promise<void> {
       [uuidv7().replace(/-/g, '').slice(-16), org.orgId, org.owner.userId]);
     await em.execute(`INSERT INTO org_billing (org_id, plan, status) VALUES (?, 'team', 'active')`, [org.orgId]);
     await em.execute(`INSERT INTO audit_checkpoints (org_id, seq, hash) VALUES (?, 0, repeat('0', 64))`, [org.orgId]);
+    await em.execute(`INSERT INTO audit_retention_holds (org_id, held) VALUES (?, '{}')`, [org.orgId]);
     await em.execute(
       `INSERT INTO stripe_events (id, type, org_id, outcome, stripe_created_at, payload) VALUES (?, 'invoice.paid', ?, 'processed', now(), '{}')`,
       [`evt_${uuidv7().replace(/-/g, '')}`, org.orgId]);
