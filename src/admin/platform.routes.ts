@@ -24,14 +24,18 @@ export interface PlatformConsoleDeps {
 }
 
 const badKey = 'That is not an active platform API key.';
-const tooMany = 'Too many wrong keys from your address. Wait a quarter of an hour and try again.';
+const tooMany = 'That is not an active platform API key, and too many wrong keys came from your address. Check the key: an active one still signs you in.';
 
-/** Wrong keys per client address, with the hosted sign-in's window and limit (5 per 15 minutes). */
+/**
+ * Wrong keys per client address, with the hosted sign-in's window and limit (5 per 15 minutes).
+ * It only slows wrong keys and never refuses a right one: a platform key (192 random bits) cannot
+ * be guessed, and refusing right keys would let anyone behind the operators' shared address lock
+ * them all out with a few anonymous posts.
+ */
 function keyAttempts(db: Database, ip: string) {
   const key = `platform-console:ip:${ip}`;
   return {
-    blocked: () => db.withoutOrg((em) => SignInThrottle.attemptsOf(em, key).blocked()),
-    failed: () => db.withoutOrg((em) => SignInThrottle.attemptsOf(em, key).failed()),
+    failedPastLimit: () => db.withoutOrg((em) => SignInThrottle.attemptsOf(em, key).failedPastLimit()),
     cleared: () => db.withoutOrg((em) => SignInThrottle.attemptsOf(em, key).cleared()),
   };
 }
@@ -57,15 +61,17 @@ export function platformConsoleRoutes(deps: PlatformConsoleDeps): Router {
   router.post('/sign-in', forms, async (ctx) => {
     const key = String((ctx.request.body as { key?: unknown } | undefined)?.key ?? '').trim();
     const attempts = keyAttempts(deps.db, ctx.ip);
-    if (await attempts.blocked()) return sendPage(ctx, { title: 'Platform operator sign-in' }, signInForm(tooMany), 429);
     try {
       // The API decides what a platform key is: the console only asks it.
       await api(ctx, key).get('/platform/orgs', { limit: '1' });
     } catch (err) {
       if (!(err instanceof ApiProblem) || (err.status !== 401 && err.status !== 403)) throw err;
-      await attempts.failed();
-      ctx.state.log?.info({ status: err.status }, 'platform console sign-in refused');
-      return sendPage(ctx, { title: 'Platform operator sign-in' }, signInForm(badKey), 401);
+      // Counted and compared in one statement, so concurrent wrong keys cannot slip past the limit.
+      const blocked = await attempts.failedPastLimit();
+      ctx.state.log?.info({ status: err.status, blocked }, 'platform console sign-in refused');
+      return blocked
+        ? sendPage(ctx, { title: 'Platform operator sign-in' }, signInForm(tooMany), 429)
+        : sendPage(ctx, { title: 'Platform operator sign-in' }, signInForm(badKey), 401);
     }
     await attempts.cleared();
     await cookies.setPlatformSession(ctx, { key, csrf: newCsrfToken() });

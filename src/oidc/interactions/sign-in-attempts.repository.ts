@@ -16,17 +16,24 @@ export class SignInAttemptsRepository {
     return new Map(rows.map((r) => [r.key, Number(r.failures)]));
   }
 
-  /** One more failure for each key; a lapsed window starts again at 1. */
-  async addFailure(keys: string[], windowSeconds: number): Promise<void> {
+  /**
+   * One more failure for each key; a lapsed window starts again at 1. Returns each key's count
+   * after this failure, read in the same statement (concurrent failures each see their own).
+   */
+  async addFailure(keys: string[], windowSeconds: number): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
     for (const key of keys) {
-      await this.#em.execute(
+      const rows = await this.#em.execute<{ failures: number }[]>(
         `INSERT INTO sign_in_attempts (key, window_start, failures) VALUES (?, now(), 1)
          ON CONFLICT (key) DO UPDATE SET
            failures = CASE WHEN sign_in_attempts.window_start > now() - make_interval(secs => ?) THEN sign_in_attempts.failures + 1 ELSE 1 END,
-           window_start = CASE WHEN sign_in_attempts.window_start > now() - make_interval(secs => ?) THEN sign_in_attempts.window_start ELSE now() END`,
+           window_start = CASE WHEN sign_in_attempts.window_start > now() - make_interval(secs => ?) THEN sign_in_attempts.window_start ELSE now() END
+         RETURNING failures`,
         [key, windowSeconds, windowSeconds],
       );
+      counts.set(key, Number(rows[0]?.failures ?? 0));
     }
+    return counts;
   }
 
   /**

@@ -46,6 +46,8 @@ export class SignInThrottle {
     return {
       blocked: async () => ((await attempts.failures([key], windowSeconds)).get(key) ?? 0) >= limits.account,
       failed: () => attempts.addFailure([key], windowSeconds),
+      /** Counts one failure and says whether it went past the limit, in one statement (no check-then-count race). */
+      failedPastLimit: async () => ((await attempts.addFailure([key], windowSeconds)).get(key) ?? 0) > limits.account,
       cleared: () => attempts.clear(key),
     };
   }
