@@ -10,7 +10,7 @@ import { navFor, plainPage, problemBody, putFlash, takeFlash, type ConsoleContex
 import { ConsoleOidc } from './console-oidc.ts';
 import { ConsoleCookies, type ConsoleSession } from './console-session.ts';
 import { consoleSections } from './sections.ts';
-import { html, sendPage } from './view.ts';
+import { html, PostForm, sendPage } from './view.ts';
 import { orgSwitcher } from './pages/org-switcher.ts';
 import { setupPortalRoutes } from './setup-portal.routes.ts';
 
@@ -87,7 +87,15 @@ export function adminRoutes(deps: AdminDeps, sections: readonly ConsoleSection[]
 
   router.post('/sign-out', forms, async (ctx) => {
     const session = await cookies.session(ctx);
-    if (session && (ctx.request.body as { csrf?: string } | undefined)?.csrf === session.csrf) await oidc.revoke(session);
+    if (session && (ctx.request.body as { csrf?: string } | undefined)?.csrf !== session.csrf) {
+      // Not this console's form (another site's, or a stale page): change nothing, and let the
+      // person sign out here if they meant to.
+      return plainPage(ctx, 'Sign out?', html`<p>This request did not come from a console page. You are still signed in.</p>
+        <${PostForm} action="/admin/sign-out" csrf=${session.csrf}><button type="submit">Sign out</button><//>
+        <p><a href="/admin">Back to the console</a></p>`, 403);
+    }
+    // No session: nothing to revoke; the issuer asks before it ends its own session.
+    if (session) await oidc.revoke(session);
     cookies.clear(ctx, 'session');
     // End the issuer's session too, or the next sign-in would be silent.
     const end = new URL(`${config.publicUrl}/oidc/session/end`);

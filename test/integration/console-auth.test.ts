@@ -1,4 +1,6 @@
+import type { Context } from 'koa';
 import { startAppAtPublicUrl, type TestApp } from '../helpers/app.ts';
+import { ConsoleCookies, type ConsoleSession } from '../../src/admin/console-session.ts';
 
 // The console's doors without a browser: where an anonymous visitor is sent, what a forged or
 // stale cookie gets, and that the sign-in never returns anywhere but a console path.
@@ -52,4 +54,32 @@ test('the console\'s assets ship with Gatehouse and its pages carry a strict CSP
   const page = await fetch(`${t.url}/admin/signed-out`);
   expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
   expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+});
+
+/** A sealed session cookie as the console would set it (its tokens are never used here). */
+async function sessionCookie(): Promise<string> {
+  let value = '';
+  const ctx = { cookies: { set: (_name: string, v: string) => void (value = v) } } as unknown as Context;
+  const session: ConsoleSession = {
+    userId: '00000000-0000-4000-8000-000000000001', orgId: '00000000-0000-4000-8000-000000000002', role: 'owner', permissions: [],
+    accessToken: 'at', accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 600, refreshToken: 'rt', csrf: 'the-session-csrf',
+  };
+  await new ConsoleCookies(t.config).setSession(ctx, session);
+  return `gh_console=${value}`;
+}
+
+test('a sign-out post without the session\'s CSRF token (another site\'s form) changes nothing and offers a sign-out form', async () => {
+  const cookie = await sessionCookie();
+  for (const body of ['', 'csrf=guessed']) {
+    const res = await fetch(`${t.url}/admin/sign-out`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('location')).toBeNull(); // not sent on to end the issuer's session
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('gh_console='))).toBe(false); // the session cookie is untouched
+    const page = await res.text();
+    expect(page).toContain('action="/admin/sign-out"');
+    expect(page).toContain('name="csrf" value="the-session-csrf"');
+  }
+  // The session still opens the console (it is sent on to its org, not to sign in).
+  const still = await fetch(`${t.url}/admin/`, { redirect: 'manual', headers: { cookie } });
+  expect(still.headers.get('location')).toBe('/admin/orgs/00000000-0000-4000-8000-000000000002');
 });
