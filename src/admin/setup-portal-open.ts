@@ -86,6 +86,8 @@ export function openLinkRoutes(router: Router, deps: AdminDeps, cookie: SetupPor
     const token = formField(ctx, 'token');
     // The nonce is spent first: a refused post leaves nothing to retry with.
     const fromHere = await cookie.spendNonce(ctx, formField(ctx, 'nonce'));
+    // A second click of Continue: this link is already open, and nothing changes.
+    if (!fromHere && (await cookie.open(ctx))?.token === token) return void ctx.redirect(setupPortalPath);
     if (!fromHere || !tokenShape.test(token)) {
       return plainPage(ctx, 'Open your setup link again', html`<p>This form did not come from the setup link's own page in this browser, or it is too old. Nothing has changed: open the link you were sent again.</p>`, 403);
     }
