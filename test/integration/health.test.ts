@@ -13,4 +13,4 @@ test('/healthz answers while the process runs; /readyz only while the database a
   expect(ready.body).toEqual({ status: 'database unreachable' });
   expect((await call('GET', '/healthz')).status).toBe(200);
   await t.app.close();
-});
+}, 90_000); // a fresh embedded database runs every migration first: slow on a loaded 2-core machine
